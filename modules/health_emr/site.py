@@ -1,0 +1,157 @@
+# This file is part of OpenTYT.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+from trytond.i18n import gettext
+from trytond.model import (
+    DeactivableMixin, ModelSQL, ModelView, Unique, fields)
+from trytond.pool import Pool, PoolMeta
+from trytond.pyson import Eval
+from trytond.transaction import Transaction
+
+from .exceptions import SiteError
+
+
+class Site(DeactivableMixin, ModelSQL, ModelView):
+    """A place where a facility receives patients (điểm trạm): the main
+    station or one of its sub-stations.  Every clinical record carries the
+    site where it was made."""
+    __name__ = 'health.site'
+
+    company = fields.Many2One(
+        'company.company', "Facility", required=True, ondelete='CASCADE')
+    name = fields.Char("Name", required=True, translate=False)
+    code = fields.Char(
+        "Code", required=True,
+        help="A short code, unique in the facility, printed on queue "
+        "tickets and patient codes.")
+    kind = fields.Selection([
+            ('main', "Main Station"),
+            ('sub', "Sub-station"),
+            ], "Kind", required=True, sort=False)
+    kind_string = kind.translated('kind')
+    commune = fields.Many2One(
+        'health.commune', "Commune", ondelete='RESTRICT')
+    street = fields.Char(
+        "Hamlet / Street", help="Thôn, xóm, tổ dân phố or street address.")
+    phone = fields.Char("Phone")
+    users = fields.Many2Many(
+        'res.user-health.site', 'site', 'user', "Users",
+        help="The users who work at this site.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        table = cls.__table__()
+        cls._sql_constraints += [
+            ('company_code_unique', Unique(table, table.company, table.code),
+                'health_emr.msg_site_code_unique'),
+            ]
+        cls._order = [
+            ('company', 'ASC'), ('kind', 'ASC'), ('code', 'ASC'),
+            ('id', 'ASC')]
+
+    @staticmethod
+    def default_company():
+        return Transaction().context.get('company')
+
+    @classmethod
+    def default_kind(cls):
+        return 'sub'
+
+    @classmethod
+    def search_rec_name(cls, name, clause):
+        _, operator, operand, *extra = clause
+        bool_op = 'AND' if operator.startswith('!') or operator.startswith(
+            'not ') else 'OR'
+        return [bool_op,
+            ('name', operator, operand, *extra),
+            ('code', operator, operand, *extra),
+            ]
+
+    @classmethod
+    def validate(cls, sites):
+        super().validate(sites)
+        companies = {s.company for s in sites if s.kind == 'main'}
+        for company in companies:
+            mains = cls.search([
+                    ('company', '=', company.id),
+                    ('kind', '=', 'main'),
+                    ])
+            if len(mains) > 1:
+                raise SiteError(gettext(
+                        'health_emr.msg_site_one_main',
+                        company=company.rec_name,
+                        sites=', '.join(s.name for s in mains)))
+
+
+class UserSite(ModelSQL):
+    "The sites where a user works"
+    __name__ = 'res.user-health.site'
+
+    user = fields.Many2One(
+        'res.user', "User", ondelete='CASCADE', required=True)
+    site = fields.Many2One(
+        'health.site', "Site", ondelete='CASCADE', required=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls.__access__.add('user')
+
+
+class User(metaclass=PoolMeta):
+    __name__ = 'res.user'
+
+    sites = fields.Many2Many(
+        'res.user-health.site', 'user', 'site', "Sites",
+        domain=[
+            ('company', 'in', Eval('companies', [])),
+            ],
+        help="The sites (main station, sub-stations) where the user works.")
+    site = fields.Many2One(
+        'health.site', "Current Site",
+        domain=[
+            ('company', '=', Eval('company', -1)),
+            ('id', 'in', Eval('sites', [])),
+            ],
+        states={
+            'invisible': ~Eval('sites', []),
+            },
+        help="The site the user works at now: new records are made there.")
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        cls._context_fields.insert(0, 'site')
+
+    @fields.depends('sites', 'site', 'company')
+    def on_change_sites(self):
+        sites = [s for s in (self.sites or [])
+            if not self.company or s.company == self.company]
+        if self.site and self.site not in sites:
+            self.site = None
+        if not self.site and len(sites) == 1:
+            self.site, = sites
+
+    @fields.depends(methods=['on_change_sites'])
+    def on_change_company(self):
+        super().on_change_company()
+        self.on_change_sites()
+
+    @classmethod
+    def _get_preferences(cls, user, context_only=False):
+        preferences = super()._get_preferences(
+            user, context_only=context_only)
+        # A site of another facility must not leak into the context when
+        # the user switches company.
+        site = user.site
+        if site and user.company and site.company != user.company:
+            preferences.pop('site', None)
+            preferences.pop('site.rec_name', None)
+        return preferences
+
+
+def current_site():
+    "The user's current site (a health.site) or None"
+    site_id = Transaction().context.get('site')
+    if site_id:
+        return Pool().get('health.site')(site_id)
