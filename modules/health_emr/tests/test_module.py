@@ -117,6 +117,24 @@ class HealthEmrTestCase(CompanyTestMixin, ModuleTestCase):
         self.assertEqual(Commune.from_code(' 07462 ').code, '07462')
 
     @with_transaction()
+    def test_errors_in_vietnamese(self):
+        "Users working in Vietnamese get the errors in Vietnamese"
+        pool = Pool()
+        Commune = pool.get('health.commune')
+        Lang = pool.get('ir.lang')
+        # As trytond-admin -l vi does (the test database is in English)
+        Lang.load_translations(Lang.search([('code', '=', 'vi')]))
+        with Transaction().set_context(language='vi'):
+            with self.assertRaisesRegex(
+                    UserError, 'Mã xã "123" phải gồm đúng 5 chữ số'):
+                Commune.from_code('123')
+            company = create_company(name="Trạm Y tế Bảo Đài")
+            company.facility_code = '2499'
+            with self.assertRaisesRegex(ValidationError,
+                    'Mã cơ sở KCB "2499" của "Trạm Y tế Bảo Đài" phải gồm'):
+                company.save()
+
+    @with_transaction()
     def test_official_units_read_only(self):
         "Administrative units cannot be renamed or deleted"
         Commune = Pool().get('health.commune')
