@@ -24,6 +24,7 @@ setup(
     package_data={
         package: [
             'tryton.cfg', '*.xml', 'view/*.xml', 'locale/*.po',
+            'locale/*/*/*.po',
             '*.fodt', '*.odt', 'report/*', 'data/*', 'icons/*.svg',
             'tests/*.rst', 'tests/*.csv']
         for package in packages},

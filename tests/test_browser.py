@@ -1,3 +1,5 @@
+# This file is part of OpenTYT.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
 """Browser test: the sao web client of a throw-away demo station.
 
 Builds a demo database with ./scripts/demo in a temporary folder, serves it

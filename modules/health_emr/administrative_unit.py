@@ -8,8 +8,8 @@ import vietnam_provinces
 from sql import Literal
 from sql.functions import CurrentTimestamp
 
-from trytond.model import DeactivableMixin, ModelSQL, ModelView, fields
 from trytond.i18n import gettext
+from trytond.model import DeactivableMixin, ModelSQL, ModelView, fields
 from trytond.model.exceptions import AccessError
 from trytond.pool import Pool
 from trytond.transaction import Transaction

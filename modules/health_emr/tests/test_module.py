@@ -1,7 +1,11 @@
 # This file is part of OpenTYT.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
 import datetime as dt
+import re
 import unittest
+from pathlib import Path
+
+import polib
 
 from trytond.exceptions import UserError
 from trytond.model.exceptions import AccessError, ValidationError
@@ -52,6 +56,34 @@ class IdentityTestCase(unittest.TestCase):
         self.assertEqual(check_personal_id('024090123456', sex='female'),
             'msg_personal_id_sex')
         self.assertIsNone(check_personal_id('024090123456', sex='other'))
+
+
+class TranslationFilesTestCase(unittest.TestCase):
+    "The Vietnamese translations we ship are complete and well-formed"
+    locale = Path(__file__).parent.parent / 'locale'
+    placeholder = re.compile(r'%\([a-z_0-9]+\)[sd]|%[sd]|\{[a-z_0-9]*\}')
+
+    def po_files(self):
+        return [self.locale / 'vi.po', *sorted(
+                (self.locale / 'tryton' / 'vi').glob('*.po'))]
+
+    def test_core_translations_shipped(self):
+        self.assertEqual(
+            {p.stem for p in self.po_files()[1:]},
+            {'ir', 'res', 'party', 'company', 'currency', 'country'})
+
+    def test_entries(self):
+        for path in self.po_files():
+            entries = [e for e in polib.pofile(str(path)) if not e.obsolete]
+            self.assertTrue(entries, path)
+            for entry in entries:
+                with self.subTest(file=path.name, msgctxt=entry.msgctxt):
+                    msgstr = entry.msgstr or entry.msgstr_plural.get(0)
+                    self.assertTrue(msgstr, entry.msgid)
+                    self.assertEqual(
+                        sorted(self.placeholder.findall(msgstr)),
+                        sorted(self.placeholder.findall(entry.msgid)),
+                        entry.msgid)
 
 
 class HealthEmrTestCase(CompanyTestMixin, ModuleTestCase):
@@ -133,6 +165,21 @@ class HealthEmrTestCase(CompanyTestMixin, ModuleTestCase):
             with self.assertRaisesRegex(ValidationError,
                     'Mã cơ sở KCB "2499" của "Trạm Y tế Bảo Đài" phải gồm'):
                 company.save()
+
+    @with_transaction()
+    def test_core_modules_in_vietnamese(self):
+        "Loading Vietnamese also translates the Tryton modules below ours"
+        pool = Pool()
+        Lang = pool.get('ir.lang')
+        Menu = pool.get('ir.ui.menu')
+        ModelData = pool.get('ir.model.data')
+        Lang.load_translations(Lang.search([('code', '=', 'vi')]))
+        with Transaction().set_context(language='vi'):
+            administration = Menu(ModelData.get_id(
+                    'ir', 'menu_administration'))
+            self.assertEqual(administration.name, "Quản trị")
+            health = Menu(ModelData.get_id('health_emr', 'menu_health'))
+            self.assertEqual(health.name, "Y tế")
 
     @with_transaction()
     def test_official_units_read_only(self):
