@@ -15,7 +15,7 @@ from trytond.pool import Pool
 from trytond.transaction import Transaction
 
 from .exceptions import CommuneCodeError
-from .identity import check_commune_code, normalize_digits
+from .identity import check_commune_code, normalize_digits, raise_if_invalid
 
 PROVINCE_TYPES = {
     'tỉnh': 'province',
@@ -134,10 +134,8 @@ class Commune(_CodeNameMixin, DeactivableMixin, ModelSQL, ModelView):
     @classmethod
     def from_code(cls, code):
         "The active commune of that code, or a Vietnamese error"
-        code = normalize_digits(code)
-        if message := check_commune_code(code):
-            raise CommuneCodeError(gettext(
-                    f'health_emr.{message}', code=code))
+        code = normalize_digits(code) or ''
+        raise_if_invalid(CommuneCodeError, check_commune_code, code, code=code)
         communes = cls.search([('code', '=', code)], limit=1)
         if not communes:
             raise CommuneCodeError(gettext(

@@ -1,11 +1,10 @@
 # This file is part of OpenTYT.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
-from trytond.i18n import gettext
 from trytond.model import Unique, fields
 from trytond.pool import PoolMeta
 
 from .exceptions import FacilityCodeError
-from .identity import check_facility_code, normalize_digits
+from .identity import check_facility_code, normalize_digits, raise_if_invalid
 
 
 class Company(metaclass=PoolMeta):
@@ -62,10 +61,7 @@ class Company(metaclass=PoolMeta):
         super().validate_fields(companies, field_names)
         if field_names is None or 'facility_code' in field_names:
             for company in companies:
-                if company.facility_code is None:
-                    continue
-                if message := check_facility_code(company.facility_code):
-                    raise FacilityCodeError(gettext(
-                            f'health_emr.{message}',
-                            code=company.facility_code,
-                            company=company.rec_name))
+                raise_if_invalid(
+                    FacilityCodeError, check_facility_code,
+                    company.facility_code,
+                    code=company.facility_code, company=company.rec_name)

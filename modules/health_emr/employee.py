@@ -1,12 +1,12 @@
 # This file is part of OpenTYT.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
-from trytond.i18n import gettext
 from trytond.model import Unique, fields
 from trytond.pool import PoolMeta
 
 from .exceptions import PersonalIdError, SocialInsuranceNumberError
 from .identity import (
-    check_personal_id, check_social_insurance_number, normalize_digits)
+    check_personal_id, check_social_insurance_number, normalize_digits,
+    raise_if_invalid)
 
 
 class Employee(metaclass=PoolMeta):
@@ -72,21 +72,15 @@ class Employee(metaclass=PoolMeta):
     @classmethod
     def validate_fields(cls, employees, field_names):
         super().validate_fields(employees, field_names)
-        if field_names is None or 'personal_id' in field_names:
-            for employee in employees:
-                if employee.personal_id is None:
-                    continue
-                if message := check_personal_id(employee.personal_id):
-                    raise PersonalIdError(gettext(
-                            f'health_emr.{message}',
-                            number=employee.personal_id,
-                            person=employee.rec_name))
-        if field_names is None or 'social_insurance_number' in field_names:
-            for employee in employees:
-                number = employee.social_insurance_number
-                if number is None:
-                    continue
-                if message := check_social_insurance_number(number):
-                    raise SocialInsuranceNumberError(gettext(
-                            f'health_emr.{message}',
-                            number=number, person=employee.rec_name))
+        for employee in employees:
+            if field_names is None or 'personal_id' in field_names:
+                raise_if_invalid(
+                    PersonalIdError, check_personal_id, employee.personal_id,
+                    number=employee.personal_id, person=employee.rec_name)
+            if (field_names is None
+                    or 'social_insurance_number' in field_names):
+                raise_if_invalid(
+                    SocialInsuranceNumberError, check_social_insurance_number,
+                    employee.social_insurance_number,
+                    number=employee.social_insurance_number,
+                    person=employee.rec_name)

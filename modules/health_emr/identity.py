@@ -8,6 +8,8 @@ ir.message that explains, in Vietnamese, what was expected.
 import datetime as dt
 import re
 
+from trytond.i18n import gettext
+
 # Digits 1-3 of the personal ID: province of birth registration, the
 # pre-2025 two-digit province code with a leading zero (TT 59/2021/TT-BCA).
 # The 34 provinces of 01/07/2025 kept codes from this list.
@@ -22,6 +24,13 @@ _PERSONAL_ID = re.compile(r'\d{12}')
 _FACILITY_CODE = re.compile(r'\d{5}')
 _SOCIAL_INSURANCE_NUMBER = re.compile(r'\d{10}')
 _COMMUNE_CODE = re.compile(r'\d{5}')
+
+
+def raise_if_invalid(error, check, value, *args, **names):
+    """Raise error with the Vietnamese message of check(value, *args);
+    names fill the message (the value is not checked when None)."""
+    if value is not None and (message := check(value, *args)):
+        raise error(gettext(f'health_emr.{message}', **names))
 
 
 def normalize_digits(value):
