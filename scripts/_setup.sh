@@ -42,6 +42,19 @@ ensure_sao() {
     if [ ! -e "$SAO_ROOT/node_modules" ]; then
         ln -s .. "$SAO_ROOT/node_modules"
     fi
+    # sao ships no Vietnamese: our web/locale/<lang>.po become the
+    # locale/<lang>.json it fetches for the user's language (npm ci
+    # removes them; polib comes with trytond, see ensure_python_env).
+    local po json
+    for po in "$ROOT"/web/locale/*.po; do
+        [ -f "$po" ] || continue
+        json="$SAO_ROOT/locale/$(basename "$po" .po).json"
+        if [ ! -f "$json" ] || [ "$po" -nt "$json" ] \
+                || [ "$ROOT/scripts/sao_locale.py" -nt "$json" ]; then
+            say "building the sao translation $(basename "$json")"
+            "$PY" "$ROOT/scripts/sao_locale.py" "$SAO_ROOT/locale" "$po"
+        fi
+    done
 }
 
 apt_install() {

@@ -166,6 +166,9 @@ def test_doctor_logs_in_and_sees_vietnamese_menu(server, page):
     login(page, url, 'bacsi', password)
     expect(menu_entry(page, 'Y tế')).to_be_visible()
     expect(menu_entry(page, 'Health')).to_have_count(0)
+    # The header names the user and the current site
+    status = page.get_by_text('Nguyễn Văn Hùng', exact=False).first
+    expect(status).to_contain_text('Trạm Y tế Bảo Đài - Trụ sở chính')
 
 
 def test_station_admin_opens_sites(server, page):
@@ -176,6 +179,9 @@ def test_station_admin_opens_sites(server, page):
     for name in ['Trạm Y tế Bảo Đài - Trụ sở chính', 'Điểm trạm số 1',
             'Điểm trạm số 2', 'Điểm trạm số 3']:
         expect(rows.get_by_text(name, exact=True)).to_be_visible()
+    # sao's own words are Vietnamese too (web/locale/vi.po)
+    expect(page.locator('#tabcontent input[placeholder="Tìm kiếm"]')
+        ).to_be_visible()
 
 
 def test_wrong_password_is_refused(server, page):

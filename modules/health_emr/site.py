@@ -122,6 +122,13 @@ class User(metaclass=PoolMeta):
         super().__setup__()
         cls._context_fields.insert(0, 'site')
 
+    def get_status_bar(self, name):
+        status = super().get_status_bar(name)
+        site, company = self.site, self.company
+        if site and (not company or site.company == company):
+            status += ' - %s' % self.site.rec_name
+        return status
+
     @fields.depends('sites', 'site', 'company')
     def on_change_sites(self):
         sites = [s for s in (self.sites or [])

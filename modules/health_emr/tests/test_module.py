@@ -326,6 +326,7 @@ class HealthEmrTestCase(CompanyTestMixin, ModuleTestCase):
             user.save()
             self.assertEqual(
                 User.get_preferences(context_only=True)['site'], sub.id)
+            self.assertTrue(User(user.id).status_bar.endswith(' - Điểm 2'))
 
     @with_transaction()
     def test_vietnamese_language(self):
