@@ -1,2 +1,64 @@
 # This file is part of OpenTYT.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
+from trytond.model import ModelSQL
+from trytond.pool import Pool, isregisteredby
+from trytond.tests.test_tryton import with_transaction
+
+__all__ = ['HealthModuleTestMixin']
+
+
+class HealthModuleTestMixin:
+    """Conventions every OpenTYT module keeps (mix into its ModuleTestCase):
+    each of its health.* models has a default-deny access row, and each one
+    with a company field is restricted to the user's companies by a global
+    record rule."""
+    # Public code lists: readable by everyone, writable by nobody
+    health_public_models = set()
+
+    def _health_models(self):
+        for name, model in Pool().iterobject():
+            if (name.startswith('health.')
+                    and issubclass(model, ModelSQL)
+                    and not model._is_table_query()
+                    and isregisteredby(model, self.module)
+                    and not model.__access__):
+                yield name, model
+
+    @with_transaction()
+    def test_health_default_deny_access(self):
+        "Each health model has a default access row that denies"
+        Access = Pool().get('ir.model.access')
+        for name, _ in self._health_models():
+            with self.subTest(model=name):
+                default, = Access.search([
+                        ('model', '=', name),
+                        ('group', '=', None),
+                        ])
+                self.assertFalse(
+                    default.perm_write or default.perm_create
+                    or default.perm_delete, name)
+                self.assertEqual(
+                    default.perm_read, name in self.health_public_models)
+                self.assertTrue(
+                    Access.search([
+                            ('model', '=', name),
+                            ('group', '!=', None),
+                            ]) or name in self.health_public_models,
+                    f"{name} grants no group")
+
+    @with_transaction()
+    def test_health_company_record_rule(self):
+        "Each health model with a company keeps users to their companies"
+        RuleGroup = Pool().get('ir.rule.group')
+        for name, model in self._health_models():
+            if 'company' not in model._fields:
+                continue
+            with self.subTest(model=name):
+                rule_groups = RuleGroup.search([
+                        ('model', '=', name),
+                        ('global_p', '=', True),
+                        ])
+                domains = [r.domain for g in rule_groups for r in g.rules]
+                self.assertTrue(
+                    any('companies' in d for d in domains),
+                    f"{name} has no global company rule")

@@ -12,6 +12,7 @@ from trytond.model.exceptions import AccessError, ValidationError
 from trytond.modules.company.tests import (
     CompanyTestMixin, create_company, create_employee, set_company)
 from trytond.modules.health_emr.identity import check_personal_id
+from trytond.modules.health_emr.tests import HealthModuleTestMixin
 from trytond.pool import Pool
 from trytond.tests.test_tryton import ModuleTestCase, with_transaction
 from trytond.transaction import Transaction
@@ -86,9 +87,11 @@ class TranslationFilesTestCase(unittest.TestCase):
                         entry.msgid)
 
 
-class HealthEmrTestCase(CompanyTestMixin, ModuleTestCase):
+class HealthEmrTestCase(
+        HealthModuleTestMixin, CompanyTestMixin, ModuleTestCase):
     "Test Health EMR module"
     module = 'health_emr'
+    health_public_models = {'health.province', 'health.commune'}
 
     @with_transaction()
     def test_official_units_loaded(self):
