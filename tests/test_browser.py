@@ -194,7 +194,10 @@ def test_wrong_password_is_refused(server, page):
         page.locator('.ask-dialog button.btn-primary').click()
     # The server refuses (401) and sao asks for the password again.
     assert answer.value.status == 401
+    # The refused dialog fades out while the new one fades in: wait until
+    # only one is left, then it must be the new, empty one.
     entry = page.locator('.ask-dialog #ask-dialog-entry')
+    expect(entry).to_have_count(1)
     expect(entry).to_be_visible()
     expect(entry).to_have_value('')
     expect(page.locator('#menu .column-char')).to_have_count(0)
