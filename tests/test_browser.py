@@ -167,8 +167,9 @@ def test_doctor_logs_in_and_sees_vietnamese_menu(server, page):
     expect(menu_entry(page, 'Y tế')).to_be_visible()
     expect(menu_entry(page, 'Health')).to_have_count(0)
     # The header names the user and the current site
-    status = page.get_by_text('Nguyễn Văn Hùng', exact=False).first
-    expect(status).to_contain_text('Trạm Y tế Bảo Đài - Trụ sở chính')
+    status = page.locator('a.dropdown-toggle[title^="Nguyễn Văn Hùng"]')
+    expect(status).to_have_attribute(
+        'title', 'Nguyễn Văn Hùng [VND] - Trạm Y tế Bảo Đài - Trụ sở chính')
 
 
 def test_station_admin_opens_sites(server, page):
