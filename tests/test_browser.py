@@ -153,12 +153,17 @@ def menu_entry(page, label):
 
 
 def open_menu(page, *path):
-    "Expand the menu along path[:-1], then open the action path[-1]."
-    for label in path[:-1]:
+    """Expand the menu along path[:-1], then open the action path[-1].
+    An entry may bear its folder's name (Quản trị › Mô-đun › Mô-đun): the
+    one opened last is drawn below, so each step takes the last match."""
+    for label, child in zip(path, path[1:]):
+        shown = menu_entry(page, child).count()
         row = page.locator('#menu tr', has=page.locator(
-            f'.column-char[title="{label}"]'))
+            f'.column-char[title="{label}"]')).last
         row.locator('.expander').click()
-    menu_entry(page, path[-1]).click()
+        # Children are fetched from the server: wait until drawn.
+        expect(menu_entry(page, child)).to_have_count(shown + 1)
+    menu_entry(page, path[-1]).last.click()
 
 
 def test_doctor_logs_in_and_sees_vietnamese_menu(server, page):
@@ -202,3 +207,14 @@ def test_wrong_password_is_refused(server, page):
     expect(entry).to_be_visible()
     expect(entry).to_have_value('')
     expect(page.locator('#menu .column-char')).to_have_count(0)
+
+
+def test_station_admin_sees_opentyt_modules(server, page):
+    "Modules are activated or deactivated per database from the client"
+    url, password = server
+    login(page, url, 'quantri', password)
+    open_menu(page, 'Quản trị', 'Mô-đun', 'Mô-đun')
+    row = page.locator('#tabcontent .treeview tbody tr', has=page.get_by_text(
+            'health_emr', exact=True))
+    expect(row).to_be_visible()
+    expect(row).to_contain_text('Đã kích hoạt')
