@@ -4,6 +4,8 @@
 QĐ 19/2025/QĐ-TTg): 34 provinces and their communes, with no district
 level.  The list comes from the vietnam-provinces package and is loaded
 into the database each time the module is activated or updated."""
+import json
+
 import vietnam_provinces
 from sql import Literal
 from sql.functions import CurrentTimestamp
@@ -16,6 +18,7 @@ from trytond.transaction import Transaction
 
 from .exceptions import CommuneCodeError
 from .identity import check_commune_code, normalize_digits, raise_if_invalid
+from .model import CodeNameSearchMixin
 
 PROVINCE_TYPES = {
     'tỉnh': 'province',
@@ -30,30 +33,17 @@ COMMUNE_TYPES = {
 
 def _package_units():
     "Yield (province, communes) from the vietnam-provinces package"
-    import json
     with open(vietnam_provinces.NESTED_DIVISIONS_JSON_PATH,
             encoding='utf-8') as file:
         for province in json.load(file):
             yield province, province.get('wards', [])
 
 
-class _CodeNameMixin:
+class _OfficialUnitMixin(CodeNameSearchMixin):
     __slots__ = ()
 
     def get_rec_name(self, name):
         return self.name
-
-    @classmethod
-    def search_rec_name(cls, name, clause):
-        _, operator, operand, *extra = clause
-        if operator.startswith('!') or operator.startswith('not '):
-            bool_op = 'AND'
-        else:
-            bool_op = 'OR'
-        return [bool_op,
-            ('code', operator, operand, *extra),
-            ('name', operator, operand, *extra),
-            ]
 
     @classmethod
     def check_modification(cls, mode, records, values=None, external=False):
@@ -68,7 +58,7 @@ class _CodeNameMixin:
                     'health_emr.msg_administrative_unit_official'))
 
 
-class Province(_CodeNameMixin, DeactivableMixin, ModelSQL, ModelView):
+class Province(_OfficialUnitMixin, DeactivableMixin, ModelSQL, ModelView):
     "A province-level unit (tỉnh or thành phố trung ương)"
     __name__ = 'health.province'
 
@@ -100,7 +90,7 @@ class Province(_CodeNameMixin, DeactivableMixin, ModelSQL, ModelView):
         return f'SỞ Y TẾ {name}'
 
 
-class Commune(_CodeNameMixin, DeactivableMixin, ModelSQL, ModelView):
+class Commune(_OfficialUnitMixin, DeactivableMixin, ModelSQL, ModelView):
     "A commune-level unit (xã, phường or đặc khu)"
     __name__ = 'health.commune'
 

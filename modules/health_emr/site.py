@@ -7,9 +7,10 @@ from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
 from .exceptions import SiteError
+from .model import CodeNameSearchMixin
 
 
-class Site(DeactivableMixin, ModelSQL, ModelView):
+class Site(CodeNameSearchMixin, DeactivableMixin, ModelSQL, ModelView):
     """A place where a facility receives patients (điểm trạm): the main
     station or one of its sub-stations.  Every clinical record carries the
     site where it was made."""
@@ -55,16 +56,6 @@ class Site(DeactivableMixin, ModelSQL, ModelView):
     @classmethod
     def default_kind(cls):
         return 'sub'
-
-    @classmethod
-    def search_rec_name(cls, name, clause):
-        _, operator, operand, *extra = clause
-        bool_op = 'AND' if operator.startswith('!') or operator.startswith(
-            'not ') else 'OR'
-        return [bool_op,
-            ('name', operator, operand, *extra),
-            ('code', operator, operand, *extra),
-            ]
 
     @classmethod
     def validate(cls, sites):

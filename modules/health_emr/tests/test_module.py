@@ -269,6 +269,12 @@ class HealthEmrTestCase(
                 {'company': company.id, 'name': "Điểm trạm 2",
                     'code': 'D2', 'kind': 'sub'},
                 ])
+        # Found by code or by name
+        self.assertEqual(
+            [s.code for s in Site.search([('rec_name', '=', 'D2')])], ['D2'])
+        self.assertEqual(
+            [s.code for s in Site.search([('rec_name', 'ilike', '%chính')])],
+            ['TS'])
         with self.assertRaisesRegex(ValidationError, 'only one main'):
             Site.create([{'company': company.id, 'name': "Khác",
                         'code': 'K', 'kind': 'main'}])
