@@ -170,6 +170,23 @@ class HealthEmrTestCase(
                 company.save()
 
     @with_transaction()
+    def test_every_string_in_vietnamese(self):
+        "Every label, help, selection, menu and message has Vietnamese"
+        pool = Pool()
+        Lang = pool.get('ir.lang')
+        Translation = pool.get('ir.translation')
+        Lang.load_translations(Lang.search([('code', '=', 'vi')]))
+
+        def keys(lang):
+            return {(t.type, t.name, t.res_id, t.src)
+                for t in Translation.search([
+                        ('lang', '=', lang),
+                        ('module', '=', 'health_emr'),
+                        ])
+                if lang == 'en' or t.value}
+        self.assertFalse(keys('en') - keys('vi'))
+
+    @with_transaction()
     def test_core_modules_in_vietnamese(self):
         "Loading Vietnamese also translates the Tryton modules below ours"
         pool = Pool()
