@@ -193,18 +193,18 @@ def test_station_admin_opens_sites(server, page):
 def test_wrong_password_is_refused(server, page):
     url, _ = server
     start_login(page, url, 'bacsi', 'not-the-password')
+    refused = page.locator('.ask-dialog #ask-dialog-entry').element_handle()
     with page.expect_response(
             lambda r: r.url.endswith('/session/login')
             and 'not-the-password' in (r.request.post_data or '')
             ) as answer:
         page.locator('.ask-dialog button.btn-primary').click()
-    # The server refuses (401) and sao asks for the password again.
+    # The server refuses (401) and sao asks for the password again in a new
+    # dialog, empty, once the refused one has faded out.
     assert answer.value.status == 401
-    # The refused dialog fades out while the new one fades in: wait until
-    # only one is left, then it must be the new, empty one.
-    entry = page.locator('.ask-dialog #ask-dialog-entry')
+    refused.wait_for_element_state('hidden')
+    entry = page.locator('.ask-dialog #ask-dialog-entry:visible')
     expect(entry).to_have_count(1)
-    expect(entry).to_be_visible()
     expect(entry).to_have_value('')
     expect(page.locator('#menu .column-char')).to_have_count(0)
 
