@@ -2,7 +2,7 @@
 # this repository contains the full copyright notices and license terms.
 from trytond.i18n import gettext
 from trytond.model import DeactivableMixin, ModelSQL, ModelView, Unique, fields
-from trytond.pool import Pool, PoolMeta
+from trytond.pool import PoolMeta
 from trytond.pyson import Eval
 from trytond.transaction import Transaction
 
@@ -145,10 +145,3 @@ class User(metaclass=PoolMeta):
             preferences.pop('site', None)
             preferences.pop('site.rec_name', None)
         return preferences
-
-
-def current_site():
-    "The user's current site (a health.site) or None"
-    site_id = Transaction().context.get('site')
-    if site_id:
-        return Pool().get('health.site')(site_id)
