@@ -115,8 +115,8 @@ class User(metaclass=PoolMeta):
 
     def get_status_bar(self, name):
         status = super().get_status_bar(name)
-        site, company = self.site, self.company
-        if site and (not company or site.company == company):
+        # The domain of site keeps it in the current company
+        if self.site:
             status += ' - %s' % self.site.rec_name
         return status
 
@@ -133,15 +133,3 @@ class User(metaclass=PoolMeta):
     def on_change_company(self):
         super().on_change_company()
         self.on_change_sites()
-
-    @classmethod
-    def _get_preferences(cls, user, context_only=False):
-        preferences = super()._get_preferences(
-            user, context_only=context_only)
-        # A site of another facility must not leak into the context when
-        # the user switches company.
-        site = user.site
-        if site and user.company and site.company != user.company:
-            preferences.pop('site', None)
-            preferences.pop('site.rec_name', None)
-        return preferences
