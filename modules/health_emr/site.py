@@ -18,7 +18,7 @@ class Site(CodeNameSearchMixin, DeactivableMixin, ModelSQL, ModelView):
 
     company = fields.Many2One(
         'company.company', "Facility", required=True, ondelete='CASCADE')
-    name = fields.Char("Name", required=True, translate=False)
+    name = fields.Char("Name", required=True)
     code = fields.Char(
         "Code", required=True,
         help="A short code, unique in the facility, printed on queue "

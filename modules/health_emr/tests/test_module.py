@@ -18,6 +18,12 @@ from trytond.tests.test_tryton import ModuleTestCase, with_transaction
 from trytond.transaction import Transaction
 
 
+def load_vietnamese():
+    "As trytond-admin -l vi does (the test database is in English)"
+    Lang = Pool().get('ir.lang')
+    Lang.load_translations(Lang.search([('code', '=', 'vi')]))
+
+
 class IdentityTestCase(unittest.TestCase):
     "Checks of Vietnamese identifiers without a database"
 
@@ -156,9 +162,7 @@ class HealthEmrTestCase(
         "Users working in Vietnamese get the errors in Vietnamese"
         pool = Pool()
         Commune = pool.get('health.commune')
-        Lang = pool.get('ir.lang')
-        # As trytond-admin -l vi does (the test database is in English)
-        Lang.load_translations(Lang.search([('code', '=', 'vi')]))
+        load_vietnamese()
         with Transaction().set_context(language='vi'):
             with self.assertRaisesRegex(
                     UserError, 'Mã xã "123" phải gồm đúng 5 chữ số'):
@@ -173,9 +177,8 @@ class HealthEmrTestCase(
     def test_every_string_in_vietnamese(self):
         "Every label, help, selection, menu and message has Vietnamese"
         pool = Pool()
-        Lang = pool.get('ir.lang')
         Translation = pool.get('ir.translation')
-        Lang.load_translations(Lang.search([('code', '=', 'vi')]))
+        load_vietnamese()
 
         def keys(lang):
             return {(t.type, t.name, t.res_id, t.src)
@@ -190,10 +193,9 @@ class HealthEmrTestCase(
     def test_core_modules_in_vietnamese(self):
         "Loading Vietnamese also translates the Tryton modules below ours"
         pool = Pool()
-        Lang = pool.get('ir.lang')
         Menu = pool.get('ir.ui.menu')
         ModelData = pool.get('ir.model.data')
-        Lang.load_translations(Lang.search([('code', '=', 'vi')]))
+        load_vietnamese()
         with Transaction().set_context(language='vi'):
             administration = Menu(ModelData.get_id(
                     'ir', 'menu_administration'))
