@@ -1,5 +1,23 @@
 # This file is part of OpenTYT.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
+import re
+import unicodedata
+
+from trytond.model import Index, fields
+
+
+def fold(text):
+    """Return text lower-cased and without Vietnamese diacritics, the form
+    people type on a keyboard without a Vietnamese input method:
+    "Nguyễn Văn Đức" → "nguyen van duc" (đ is a letter of its own in
+    Unicode, not d with a mark, so it is mapped by hand)."""
+    if text is None:
+        return None
+    text = text.replace('đ', 'd').replace('Đ', 'D')
+    text = ''.join(
+        c for c in unicodedata.normalize('NFD', text)
+        if not unicodedata.combining(c))
+    return re.sub(r'\s+', ' ', text).strip().lower()
 
 
 class CodeNameSearchMixin:
@@ -17,3 +35,36 @@ class CodeNameSearchMixin:
             ('code', operator, operand, *extra),
             ('name', operator, operand, *extra),
             ]
+
+
+class FoldedNameMixin:
+    """Keeps name_folded = fold(name) so that a name typed with or
+    without diacritics finds the record on SQLite and PostgreSQL alike
+    (PostgreSQL indexes it with trigrams when pg_trgm is installed).
+    Search it through ('name_folded', 'ilike', fold(text))."""
+    __slots__ = ()
+    name_folded = fields.Char("Name without Diacritics", readonly=True)
+
+    @classmethod
+    def __setup__(cls):
+        super().__setup__()
+        table = cls.__table__()
+        cls._sql_indexes.add(
+            Index(table, (table.name_folded,
+                    Index.Similarity(cardinality='high'))))
+
+    @classmethod
+    def preprocess_values(cls, mode, values):
+        values = super().preprocess_values(mode, values)
+        if 'name' in values:
+            values['name_folded'] = fold(values['name'])
+        return values
+
+    @classmethod
+    def folded_name_domain(cls, operator, operand):
+        "The domain on name_folded for a (i)like search on the name"
+        if isinstance(operand, str) and operator.endswith('like'):
+            negative = operator.startswith('not')
+            return [('name_folded', 'not ilike' if negative else 'ilike',
+                    fold(operand))]
+        return [('name', operator, operand)]
