@@ -97,7 +97,9 @@ class HealthEmrTestCase(
         HealthModuleTestMixin, CompanyTestMixin, ModuleTestCase):
     "Test Health EMR module"
     module = 'health_emr'
-    health_public_models = {'health.province', 'health.commune'}
+    health_public_models = {'health.province', 'health.commune',
+        'health.ethnicity', 'health.occupation', 'health.visit.category',
+        'health.disease', 'health.disease.pair'}
 
     @with_transaction()
     def test_official_units_loaded(self):
