@@ -317,10 +317,15 @@ class Prescription(Workflow, ModelSQL, ModelView):
         self.guardian_personal_id = normalize_digits(
             self.guardian_personal_id)
 
-    @fields.depends('patient', 'date')
+    @fields.depends('patient', 'date', 'encounter',
+        '_parent_encounter.patient')
     def on_change_with_age_months(self, name=None):
-        if self.patient:
-            return self.patient.age_months(
+        # The patient may not be set yet when the encounter is chosen
+        # (on_change_encounter sets it, but the client does not cascade)
+        patient = self.patient or (
+            self.encounter.patient if self.encounter else None)
+        if patient:
+            return patient.age_months(
                 self.date or Pool().get('ir.date').today())
 
     @fields.depends(methods=['on_change_with_age_months'])
