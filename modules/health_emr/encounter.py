@@ -94,12 +94,19 @@ class Flag(NamedTuple):
 
 
 class VitalSign(NamedTuple):
-    unit: str
+    unit: str  # a symbol, or the id of the message that translates it
     minimum: Decimal
     maximum: Decimal
     flags: tuple = ()
 
+    @property
+    def unit_text(self):
+        if self.unit.startswith('msg_'):
+            return gettext(f'health_emr.{self.unit}')
+        return self.unit
 
+
+PER_MINUTE = 'msg_unit_per_minute'  # "/min", "lần/phút" in Vietnamese
 _YEAR = 365
 _MONTH = 30
 # Every vital sign in one table.  minimum/maximum: the accepted range;
@@ -123,7 +130,7 @@ VITAL_SIGNS = {
             Flag('>=', Decimal('38'), 'msg_vital_fever'),
             Flag('<', Decimal('35'), 'msg_vital_hypothermia'),
             )),
-    'pulse': VitalSign('/min', Decimal(20), Decimal(300), (
+    'pulse': VitalSign(PER_MINUTE, Decimal(20), Decimal(300), (
             Flag('>', Decimal(160), 'msg_vital_tachycardia', 0, _YEAR),
             Flag('<', Decimal(100), 'msg_vital_bradycardia', 0, _YEAR),
             Flag('>', Decimal(140), 'msg_vital_tachycardia',
@@ -144,7 +151,7 @@ VITAL_SIGNS = {
     'diastolic_pressure': VitalSign('mmHg', Decimal(20), Decimal(200), (
             Flag('>=', Decimal(90), 'msg_vital_hypertension'),
             )),
-    'respiratory_rate': VitalSign('/min', Decimal(4), Decimal(80), (
+    'respiratory_rate': VitalSign(PER_MINUTE, Decimal(4), Decimal(80), (
             Flag('>=', Decimal(60), 'msg_vital_tachypnoea', 0, 2 * _MONTH),
             Flag('>=', Decimal(50), 'msg_vital_tachypnoea',
                 2 * _MONTH, _YEAR),
@@ -731,10 +738,10 @@ class Encounter(Workflow, ModelSQL, ModelView):
                     f'health_emr.{flag.message}',
                     field=self.__names__(field)['field'],
                     value=_format_number(value),
-                    unit=sign.unit,
+                    unit=sign.unit_text,
                     rule='%s %s %s' % (
                         flag.operator.replace('>=', '≥').replace('<=', '≤'),
-                        _format_number(flag.threshold), sign.unit)))
+                        _format_number(flag.threshold), sign.unit_text)))
         return texts
 
     @fields.depends('patient', 'arrival_at', 'company', *VITAL_FIELDS)
@@ -934,7 +941,7 @@ class Encounter(Workflow, ModelSQL, ModelView):
                             'health_emr.msg_vital_out_of_range',
                             field=cls.__names__(field)['field'],
                             value=_format_number(value),
-                            unit=sign.unit,
+                            unit=sign.unit_text,
                             minimum=_format_number(sign.minimum),
                             maximum=_format_number(sign.maximum),
                             encounter=encounter.rec_name))
