@@ -2,14 +2,17 @@
 # This file is part of OpenTYT.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
 """Load the demo station, Trạm Y tế Bảo Đài, into a database through
-proteus: the facility, its 4 sites and one user per role.
+proteus: the facility, its 4 sites, one user per role, about 500 patients
+and a month of encounters and prescriptions (scripts/demo_clinical.py).
 
 Every person, number and code here is synthetic.  Running it again
 updates what exists (passwords included) and creates what is missing."""
 import argparse
 import os
 import sys
+import tempfile
 from decimal import Decimal
+from pathlib import Path
 
 # login, full name, role group (health_emr.group_health_<role>),
 # professional title, sites (codes; the first is the current one)
@@ -65,7 +68,7 @@ def find_or_new(Model, domain, **values):
     return record
 
 
-def load(password):
+def load(password, database, config_file=None):
     from proteus import Model
     from proteus.config import get_config
     config = get_config()
@@ -170,6 +173,38 @@ def load(password):
         item.state = 'done'
         item.save()
 
+    load_clinical(database, config_file)
+
+
+def load_clinical(database, config_file):
+    "Patients through the import script, then a month of encounters"
+    import demo_clinical
+    from import_patients import Importer
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder, 'danh-sach-nguoi-benh.csv')
+        demo_clinical.write_csv(path, demo_clinical.synthetic_patients())
+        with open(os.devnull, 'w') as devnull:
+            stdout, sys.stdout = sys.stdout, devnull
+            try:
+                Importer(dry_run=False, accept_same_name=True).run(path)
+            finally:
+                sys.stdout = stdout
+    demo_clinical.mark_chronic_diseases()
+    demo_clinical.load_medicines()
+    # The doctor of the demo sees the month's patients (as a station
+    # does, the nurse's vitals are written into the same encounters)
+    from proteus import Model, config
+    config = config.set_trytond(database, user='bacsi',
+        config_file=config_file)
+    config._context = Model.get('res.user').get_preferences(True, {})
+    Employee = Model.get('company.employee')
+    Site = Model.get('health.site')
+    doctor, = Employee.find([('party.name', '=', "Nguyễn Văn Hùng")])
+    nurse, = Employee.find([('party.name', '=', "Lê Thị Hồng")])
+    count = demo_clinical.load_encounters(Site.find([]), doctor, nurse)
+    print(f"{count} demo encounters created", file=sys.stderr)
+
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
@@ -189,7 +224,7 @@ def main():
 
     from proteus import config
     config.set_trytond(args.database, config_file=args.config)
-    load(password)
+    load(password, args.database, args.config)
     print(f"demo data loaded into {args.database}", file=sys.stderr)
 
 
