@@ -240,9 +240,8 @@ class EncounterQueue(ModelSQL):
 
         The row of the site and day is created if needed (INSERT … ON
         CONFLICT DO NOTHING: a concurrent creation waits for the other
-        transaction instead of failing), then locked with SELECT … FOR
-        UPDATE by ModelSQL.lock: Tryton restarts the transaction with the
-        lock taken first, so the value read is the last committed one."""
+        transaction instead of failing), then incremented by a single
+        UPDATE … RETURNING."""
         transaction = Transaction()
         cursor = transaction.connection.cursor()
         table = cls.__table__()
@@ -276,15 +275,23 @@ class EncounterQueue(ModelSQL):
                         where=(table.site == site_id)
                         & (table.date == date)))
                 row = cursor.fetchone()
-        counter = cls(row[0])
-        cls.lock([counter])
-        cursor.execute(*table.select(table.last_number,
-                where=table.id == counter.id))
-        last, = cursor.fetchone()
-        cursor.execute(*table.update(
-                [table.last_number, table.write_uid, table.write_date],
-                [last + count, transaction.user, now],
-                where=table.id == counter.id))
+        # One UPDATE that adds to the counter: under PostgreSQL's repeatable
+        # read a concurrent increment makes it fail with a serialization
+        # error, and the RPC layer runs the request again; no lock taken in
+        # advance, so the usual case costs no restart.
+        update = table.update(
+            [table.last_number, table.write_uid, table.write_date],
+            [table.last_number + count, transaction.user, now],
+            where=table.id == row[0])
+        if transaction.database.has_returning():
+            update.returning = [table.last_number]
+            cursor.execute(*update)
+            last = cursor.fetchone()[0] - count
+        else:
+            cursor.execute(*update)
+            cursor.execute(*table.select(table.last_number,
+                    where=table.id == row[0]))
+            last = cursor.fetchone()[0] - count
         return list(range(last + 1, last + count + 1))
 
 

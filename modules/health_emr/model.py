@@ -3,6 +3,8 @@
 import re
 import unicodedata
 
+from sql.conditionals import Coalesce
+
 from trytond.model import Index, fields
 
 
@@ -49,8 +51,9 @@ class FoldedNameMixin:
     def __setup__(cls):
         super().__setup__()
         table = cls.__table__()
+        # Char searches compare COALESCE(column, ''): index that
         cls._sql_indexes.add(
-            Index(table, (table.name_folded,
+            Index(table, (Coalesce(table.name_folded, ''),
                     Index.Similarity(cardinality='high'))))
 
     @classmethod

@@ -9,6 +9,7 @@ from collections import defaultdict
 from itertools import chain
 
 from sql import Column
+from sql.conditionals import Coalesce
 
 from trytond.exceptions import UserError, UserWarning
 from trytond.i18n import gettext
@@ -212,14 +213,12 @@ class Patient(FoldedNameMixin, DeactivableMixin, ModelSQL, ModelView):
                 'health_emr.msg_patient_personal_id_unique'),
             ]
         # Identifier lookups are exact matches: keep them on a b-tree
+        # Char searches compare COALESCE(column, ''): index that.
         cls._sql_indexes.update({
-                Index(table, (table.personal_id, Index.Equality())),
-                Index(table, (table.old_id_number, Index.Equality())),
-                Index(table, (table.passport_number, Index.Equality())),
-                Index(table, (table.phone, Index.Equality())),
-                Index(table, (table.code, Index.Equality())),
-                Index(table, (table.birth_date, Index.Range())),
-                })
+                Index(table, (Coalesce(column, ''), Index.Equality()))
+                for column in [table.personal_id, table.old_id_number,
+                    table.passport_number, table.phone, table.code]})
+        cls._sql_indexes.add(Index(table, (table.birth_date, Index.Range())))
         cls._order = [('name', 'ASC'), ('id', 'ASC')]
         cls.__rpc__.update({
                 'search_by_identifier': RPC(
@@ -772,7 +771,7 @@ class InsuranceCard(ModelSQL, ModelView):
         table = cls.__table__()
         cls._sql_indexes.update({
                 Index(table, (table.number, Index.Equality())),
-                Index(table, (table.social_insurance_number,
+                Index(table, (Coalesce(table.social_insurance_number, ''),
                         Index.Equality())),
                 })
         cls._order = [('valid_from', 'DESC NULLS FIRST'), ('id', 'DESC')]
