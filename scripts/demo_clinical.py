@@ -225,7 +225,9 @@ def load_encounters(sites, practitioner, nurse, days=30, per_day=(8, 18),
     medicines = {m.name: m for m in Medicine.find(
             [('name', 'in', [m[0] for m in MEDICINES])])}
     spec = {inn: rest for inn, *rest in MEDICINES}
-    patients = Patient.find([])
+    # the first patients are enough for the demo (also when a large
+    # synthetic population was loaded, as scripts/bench_emr does)
+    patients = Patient.find([], limit=2000)
     if not patients:
         return 0
     diseases = {}
