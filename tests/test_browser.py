@@ -6,7 +6,9 @@ Builds a demo database with ./scripts/demo in a temporary folder, serves it
 with trytond and drives sao in headless Debian Chromium (Playwright).
 Skipped when Chromium or Playwright is missing, except under CI.
 """
+import datetime as dt
 import os
+import re
 import secrets
 import signal
 import socket
@@ -19,6 +21,7 @@ from pathlib import Path
 import pytest
 
 try:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
     from playwright.sync_api import expect, sync_playwright
 except ImportError:
     sync_playwright = None
@@ -218,3 +221,381 @@ def test_station_admin_sees_opentyt_modules(server, page):
             'health_emr', exact=True))
     expect(row).to_be_visible()
     expect(row).to_contain_text('Đã kích hoạt')
+
+
+# -- Reception, consultation and prescription in the web client ------------
+
+# A synthetic CCCD QR code (7 fields); no demo patient has this number
+QR_BINH = ('024090001234||NGUYỄN VĂN BÌNH|01021990|Nam|'
+    'Thôn Đông, Xã Bảo Đài, Huyện Lục Nam, Tỉnh Bắc Giang|15042021')
+# Counts the wizard steps sao is processing: a button pressed while sao
+# still draws the previous step is silently ignored, and a value typed
+# before the step's defaults arrive is overwritten.
+TRACK_WIZARDS = """() => {
+    if (window.opentytWizards !== undefined) return;
+    window.opentytWizards = 0;
+    const process = Sao.Wizard.prototype.process;
+    Sao.Wizard.prototype.process = function(state) {
+        window.opentytWizards += 1;
+        return process.call(this, state).always(
+            () => { window.opentytWizards -= 1; });
+    };
+}"""
+
+
+@pytest.fixture
+def other_page(browser, request):
+    "Pages of other users (a context each), screenshot like page"
+    pages = {}
+
+    def new(user):
+        context = browser.new_context(
+            viewport={'width': 1280, 'height': 800}, locale='vi-VN')
+        context.set_default_timeout(TIMEOUT)
+        pages[user] = context.new_page()
+        return pages[user]
+    yield new
+    for user, user_page in pages.items():
+        if os.environ.get('OPENTYT_SCREENSHOTS'):
+            folder = ROOT / 'tests' / 'screenshots'
+            folder.mkdir(exist_ok=True)
+            user_page.screenshot(
+                path=str(folder / f'{request.node.name}-{user}.png'))
+        user_page.context.close()
+
+
+def login_tracking_wizards(page, url, user, password):
+    login(page, url, user, password)
+    page.evaluate(TRACK_WIZARDS)
+
+
+def wizard_idle(page):
+    page.wait_for_function('window.opentytWizards === 0')
+
+
+def wizard(page):
+    return page.locator('.modal-dialog', has=page.locator('.wizard'))
+
+
+def wizard_button(page, label):
+    "Press a wizard button once the step is drawn and filled"
+    button = wizard(page).locator('.modal-footer button', has_text=label)
+    expect(button).to_be_visible()
+    wizard_idle(page)
+    button.click()
+
+
+def field(scope, name):
+    "The visible widget of a field (numbers also have a hidden twin)"
+    return scope.locator(f'[name="{name}"]:visible')
+
+
+def type_in(scope, name, value, shown=None):
+    """Type a value (empty: erase) and leave the field, as a user does.
+    With shown, check the field then shows it: sao redraws the form when
+    the server answers a save or an on_change, which may wipe a value
+    typed meanwhile; type it again then."""
+    widget = field(scope, name)
+    for attempt in range(3 if shown is not None else 1):
+        if value:
+            widget.fill(value)
+        else:
+            widget.click()
+            widget.page.keyboard.press('Control+a')
+            widget.page.keyboard.press('Delete')
+        widget.page.keyboard.press('Tab')
+        if shown is None:
+            return
+        try:
+            expect(widget).to_have_value(shown, timeout=5_000)
+            return
+        except AssertionError:
+            continue
+    expect(widget).to_have_value(shown)
+
+
+def complete(scope, name, text, choice):
+    "Type in a many2one and pick the suggestion starting with choice"
+    widget = field(scope, name)
+    suggestion = scope.locator(
+        '.dropdown-completion li:visible', has_text=choice).first
+    for attempt in range(3):
+        # A redraw of the form (defaults, on_change) may wipe the text
+        widget.fill(text)
+        try:
+            suggestion.wait_for(timeout=5_000)
+            break
+        except PlaywrightTimeoutError:
+            continue
+    suggestion.click()
+    expect(widget).to_have_value(re.compile('^' + re.escape(choice)))
+
+
+def _saves(request):
+    data = request.post_data or ''
+    return '/rpc/' in request.url and re.search(
+        r'"method": ?"model\.[a-z.]+\.(write|create)"', data)
+
+
+def save(page):
+    "Save with the button of the current tab and wait for the server"
+    with page.expect_response(lambda r: _saves(r.request)) as answer:
+        current_form(page).locator('button[title="Lưu"]'
+            ).first.click()
+    assert '"error"' not in answer.value.text(), answer.value.text()
+    expect(page.locator('.alert-info:visible', has_text='Đã lưu bản ghi')
+        ).not_to_have_count(0)
+
+
+def press_button(page, label, confirm=False):
+    "A button of the form of the current tab, confirmed when it asks"
+    current_form(page).locator('.form button:visible',
+        has_text=label).click()
+    if confirm:
+        page.locator('.modal-dialog:visible .modal-footer button',
+            has_text='Đồng ý').click()
+
+
+def expect_error(page, *texts):
+    "sao shows the server's refusal in a dialog; read it and close it"
+    dialog = page.locator('.modal-dialog:visible', has=page.locator(
+            '.alert-warning, .alert-danger'))
+    for text in texts:
+        expect(dialog).to_contain_text(text)
+    dialog.locator('.modal-footer button', has_text='Đồng ý').click()
+    expect(dialog).to_have_count(0)
+
+
+def active_tab(page):
+    return page.locator('#tablist li.active a')
+
+
+def current_form(page):
+    return page.locator('#tabcontent > .tab-pane.active')
+
+
+def open_row(page, text):
+    "Open the record of the list row showing text (not on a link)"
+    row = current_form(page).locator('.treeview tbody tr', has_text=text)
+    expect(row).to_have_count(1)
+    row.locator('td:not(.selection-state) .column-integer, '
+        'td:not(.selection-state) .column-char').first.dblclick()
+
+
+def receive(page, scan):
+    """Run the reception wizard up to the patient step and return the
+    dialog; the caller checks or fills the patient and calls register"""
+    entry = menu_entry(page, 'Tiếp đón')
+    if not entry.count():
+        open_menu(page, 'Y tế', 'Tiếp đón')
+    else:
+        entry.click()
+    dialog = wizard(page)
+    field_scan = dialog.locator('input[name="scan"]')
+    expect(field_scan).to_be_visible()
+    wizard_idle(page)
+    field_scan.fill(scan)
+    # The scanner ends with Enter: it presses "Tìm"
+    field_scan.press('Enter')
+    expect(dialog.locator('.modal-footer button', has_text='Tiếp tục')
+        ).to_be_visible()
+    wizard_idle(page)
+    return dialog
+
+
+def register(page, dialog, reason):
+    "From the patient step: the visit step, then open the encounter"
+    wizard_button(page, 'Tiếp tục')
+    expect(dialog.locator('.modal-footer button', has_text='Tiếp nhận')
+        ).to_be_visible()
+    wizard_idle(page)
+    expect(field(dialog, 'site')).to_have_value(
+        'Trạm Y tế Bảo Đài - Trụ sở chính')
+    field(dialog, 'reason').fill(reason)
+    wizard_button(page, 'Tiếp nhận')
+    expect(dialog).to_have_count(0)
+    title = re.compile(r'Số thứ tự: (\d+) - ')
+    expect(active_tab(page)).to_contain_text(title)
+    number = int(title.search(active_tab(page).inner_text()).group(1))
+    form = current_form(page)
+    expect(field(form, 'queue_number')).to_have_value(str(number))
+    expect(field(form, 'state')).to_have_value('"registered"')
+    return number
+
+
+def test_reception_scans_cccd_qr_new_and_returning_patient(server, page):
+    url, password = server
+    login_tracking_wizards(page, url, 'letan', password)
+
+    # A new patient: the step is filled from the card, address mapped
+    dialog = receive(page, QR_BINH)
+    expect(field(dialog, 'name')).to_have_value('Nguyễn Văn Bình')
+    expect(field(dialog, 'personal_id')).to_have_value('024090001234')
+    expect(field(dialog, 'birth_date')).to_have_value('01/02/1990')
+    expect(field(dialog, 'sex')).to_have_value('"male"')
+    expect(field(dialog, 'commune')).to_have_value(
+        re.compile('^Xã Bảo Đài'))
+    expect(field(dialog, 'street')).to_have_value('Thôn Đông')
+    first = register(page, dialog, "Sốt, ho 2 ngày")
+    expect(active_tab(page)).to_contain_text('Nguyễn Văn Bình (1990)')
+    form = current_form(page)
+    expect(field(form, 'identity_method')).to_have_value('"cccd_qr"')
+
+    # The same card again: the patient is found, not created twice
+    dialog = receive(page, QR_BINH)
+    found = dialog.locator('.form-many2many tbody tr')
+    expect(found).to_have_count(1)
+    expect(found).to_contain_text('024090001234')
+    expect(field(dialog, 'patient')).to_have_value(
+        re.compile('Nguyễn Văn Bình'))
+    expect(field(dialog, 'name')).to_have_count(0)  # no new patient form
+    second = register(page, dialog, "Tái khám")
+    assert second == first + 1
+
+    menu_entry(page, 'Người bệnh').click()
+    search = current_form(page).locator(
+        'input[placeholder="Tìm kiếm"]:visible')
+    search.fill('024090001234')
+    search.press('Enter')
+    rows = current_form(page).locator('.treeview tbody tr')
+    expect(rows).to_have_count(1)
+    expect(rows).to_contain_text('Nguyễn Văn Bình')
+
+
+def test_child_visit_vitals_diagnosis_prescription(server, page, other_page):
+    """A 3-year-old: reception, the nurse's vitals, the doctor's
+    diagnosis and prescription (months, weight and guardian enforced)
+    and the end of the consultation"""
+    url, password = server
+    today = dt.date.today()
+    birth = today.replace(year=today.year - 3, day=1) - dt.timedelta(
+        days=40)
+    # Boy born in the 2000s (digit 4 = 2), birth year in digits 5-6
+    child_id = '0242%02d917001' % (birth.year % 100)
+    name = 'Trần Minh Khôi'
+
+    login_tracking_wizards(page, url, 'letan', password)
+    dialog = receive(page, child_id)
+    expect(field(dialog, 'personal_id')).to_have_value(child_id)
+    type_in(dialog, 'name', name, shown=name)
+    type_in(dialog, 'birth_date', birth.strftime('%d/%m/%Y'),
+        shown=birth.strftime('%d/%m/%Y'))
+    field(dialog, 'sex').select_option(label='Nam')
+    type_in(dialog, 'street', 'Thôn Chùa', shown='Thôn Chùa')
+    number = register(page, dialog, "Sốt, đi ngoài phân lỏng 4 lần/ngày")
+
+    def new_page(user):
+        user_page = other_page(user)
+        login_tracking_wizards(user_page, url, user, password)
+        open_menu(user_page, 'Y tế', 'Khám bệnh')
+        expect(current_form(user_page).locator('.nav-tabs a',
+                has_text='Chờ khám')).to_be_visible()
+        return user_page
+
+    # The nurse takes the vital signs
+    nurse = new_page('dieuduong')
+    open_row(nurse, name)
+    form = current_form(nurse)
+    expect(field(form, 'queue_number')).to_have_value(str(number))
+    form.locator('.nav-tabs a', has_text='Sinh hiệu').click()
+    # Typed as on a number pad; shown the Vietnamese way
+    for name_, value, shown in [('pulse', '118', '118'),
+            ('temperature', '38.5', '38,5'), ('respiratory_rate', '32', '32'),
+            ('spo2', '97', '97'), ('weight', '14.5', '14,50'),
+            ('height', '96', '96,0')]:
+        type_in(form, name_, value, shown=shown)
+    save(nurse)
+    expect(field(form, 'temperature')).to_have_value('38,5')
+    expect(field(form, 'bmi')).to_have_value('15,7')
+    expect(form).to_contain_text('Sốt: Nhiệt độ 38,5 °C')
+    expect(field(form, 'vitals_taken_by')).to_have_value('Lê Thị Hồng')
+
+    # The doctor examines, codes the diagnosis and prescribes
+    doctor = new_page('bacsi')
+    open_row(doctor, name)
+    form = current_form(doctor)
+    expect(field(form, 'queue_number')).to_have_value(str(number))
+    press_button(doctor, 'Bắt đầu khám')
+    expect(field(form, 'state')).to_have_value('"in_progress"')
+    form.locator('.nav-tabs a', has_text='Chẩn đoán').click()
+    diagnoses = form.locator('.form-one2many:visible', has=doctor.locator(
+            '.form-one2many-string', has_text='Chẩn đoán'))
+    diagnoses.locator('button[title="Mới"]').click()
+    row = diagnoses.locator('tbody tr').first
+    field(row, 'kind').select_option(label='Chẩn đoán chính')
+    complete(row, 'disease', 'A09', 'A09 - Viêm dạ dày - ruột')
+    form.locator('.nav-tabs a', has_text='Kết luận và xử trí').click()
+    expect(field(form, 'practitioner')).to_have_value('Nguyễn Văn Hùng')
+    conclusion = 'Tiêu chảy cấp, sốt; chưa mất nước'
+    type_in(form, 'conclusion', conclusion, shown=conclusion)
+    field(form, 'disposition').select_option(label='Cho về + kê đơn')
+    save(doctor)
+    expect(field(form, 'conclusion')).to_have_value(conclusion)
+    expect(field(form, 'disposition')).to_have_value('"home_prescription"')
+    form.locator('.nav-tabs a', has_text='Chẩn đoán').click()
+    expect(field(form, 'main_diagnosis')).to_have_value(
+        re.compile('^A09 - '))
+
+    # The prescription, in its own tab
+    open_menu(doctor, 'Đơn thuốc')
+    expect(active_tab(doctor)).to_contain_text('Đơn thuốc')
+    prescription = current_form(doctor)
+    expect(prescription.locator('.nav-tabs a', has_text='Nháp')
+        ).to_be_visible()
+    prescription.locator('button[title="Mới"]').first.click()
+    expect(field(prescription, 'prescriber')).to_have_value(
+        'Nguyễn Văn Hùng')
+    complete(prescription, 'encounter', name, 'KB')
+    expect(field(prescription, 'patient')).to_have_value(
+        re.compile(name))
+    expect(field(prescription, 'age_months')).to_have_value(
+        re.compile(r'^(3[6-9]|4[0-9])$'))
+    # The weight comes from the nurse's vital signs
+    expect(field(prescription, 'weight')).to_have_value('14,50')
+    lines = prescription.locator('.form-one2many:visible').first
+    lines.locator('button[title="Mới"]').click()
+    line = lines.locator('tbody tr').first
+    complete(line, 'medicine', 'oresol', 'Oresol')
+    quantity = field(line, 'quantity')
+    type_in(line, 'dose', '1', shown='1,000')
+    type_in(line, 'times_per_day', '3', shown='3')
+    type_in(line, 'days', '3', shown='3')
+    # Computed: 1 sachet × 3 times a day × 3 days (the cell has the
+    # focus after the days: its number input shows 9.00)
+    expect(quantity).to_have_value(re.compile(r'^9[,.]00$'))
+    save(doctor)
+
+    # Issued without the weight, then without the guardian: refused
+    type_in(prescription, 'weight', '', shown='')
+    save(doctor)
+    press_button(doctor, 'Phát hành đơn', confirm=True)
+    expect_error(doctor, 'tháng tuổi', 'dưới 72 tháng tuổi',
+        '"Cân nặng (kg)"')
+    type_in(prescription, 'weight', '14.5', shown='14,50')
+    save(doctor)
+    press_button(doctor, 'Phát hành đơn', confirm=True)
+    expect_error(doctor, '"Người giám hộ"')
+    expect(field(prescription, 'state')).to_have_value('"draft"')
+    expect(field(prescription, 'code')).to_have_value('')
+
+    type_in(prescription, 'guardian_name', 'Nguyễn Thị Lan',
+        shown='Nguyễn Thị Lan')
+    type_in(prescription, 'guardian_personal_id', '024195917002',
+        shown='024195917002')
+    save(doctor)
+    press_button(doctor, 'Phát hành đơn', confirm=True)
+    expect(field(prescription, 'state')).to_have_value('"issued"')
+    # xxxxxyyyyyyy-z: facility 24999, 7 random characters, basic type
+    expect(field(prescription, 'code')).to_have_value(
+        re.compile(r'^24999[0-9a-z]{7}-c$'))
+
+    # Back to the encounter: the consultation ends
+    doctor.locator('#tablist li a', has_text='Khám bệnh').click()
+    form = current_form(doctor)
+    form.locator('.nav-tabs a', has_text='Kết luận và xử trí').click()
+    press_button(doctor, 'Kết thúc khám')
+    expect(field(form, 'state')).to_have_value('"done"')
+    expect(form.locator('select[name="state"] option:checked')
+        ).to_have_text('Đã khám')
+    expect(form.locator('.form-one2many:visible').last).to_contain_text(
+        '24999')

@@ -315,7 +315,7 @@ class Prescription(Workflow, ModelSQL, ModelView):
     @fields.depends('guardian_personal_id')
     def on_change_guardian_personal_id(self):
         self.guardian_personal_id = normalize_digits(
-            self.guardian_personal_id)
+            self.guardian_personal_id) or None
 
     @fields.depends('patient', 'date', 'encounter',
         '_parent_encounter.patient')
@@ -392,9 +392,10 @@ class Prescription(Workflow, ModelSQL, ModelView):
                 for field in ['guardian_name', 'guardian_personal_id']:
                     if field not in values:
                         values[field] = getattr(patient, field, None)
-        if values.get('guardian_personal_id'):
+        if 'guardian_personal_id' in values:
+            # The web client sends '' for an empty field
             values['guardian_personal_id'] = normalize_digits(
-                values['guardian_personal_id'])
+                values['guardian_personal_id']) or None
         return values
 
     @classmethod
