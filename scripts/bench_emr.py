@@ -20,7 +20,6 @@ import base64
 import http.client
 import json
 import os
-import random
 import secrets
 import socket
 import statistics
@@ -33,18 +32,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / 'scripts'))
 
-FAMILY = [("Nguyễn", 30), ("Trần", 10), ("Lê", 9), ("Phạm", 7),
-    ("Hoàng", 5), ("Vũ", 5), ("Đặng", 4), ("Bùi", 4), ("Đỗ", 4),
-    ("Ngô", 3), ("Dương", 3), ("Đào", 2), ("Lý", 2), ("Hà", 2),
-    ("Phan", 2), ("Trịnh", 2), ("Đinh", 2), ("Lương", 1), ("Thân", 2),
-    ("Giáp", 1)]
-
 
 def names():
     "Weighted name parts as SQL array literals (accented, folded)"
     from demo_clinical import (
-        FEMALE_GIVEN, FEMALE_MIDDLE, MALE_GIVEN, MALE_MIDDLE)
-    family = [f for f, w in FAMILY for _ in range(w)]
+        FAMILY_NAMES, FEMALE_GIVEN, FEMALE_MIDDLE, MALE_GIVEN, MALE_MIDDLE)
+    family = [f for f, w in FAMILY_NAMES for _ in range(w)]
     return {
         'family': family,
         'male_middle': MALE_MIDDLE, 'female_middle': FEMALE_MIDDLE,
@@ -394,7 +387,6 @@ def main():
     bulk_load(db, args.patients)
     print(f"bulk load done in {time.monotonic() - t0:.0f} s",
         file=sys.stderr)
-    random.seed(1)
     measure(db, args.postgresql, password, args.samples)
 
 

@@ -139,6 +139,16 @@ class OfficialCatalogueMixin(CodeNameSearchMixin):
                     'health_emr.msg_catalogue_official',
                     catalogue=cls.__names__()['model']))
 
+    @classmethod
+    def __register__(cls, module):
+        super().__register__(module)
+        cls._register_official_list()
+
+    @classmethod
+    def _register_official_list(cls):
+        "Each activation or update reloads the list shipped in data/"
+        cls.load_official_list()
+
     def get_rec_name(self, name):
         return f'{self.code} - {self.name}'
 
@@ -162,11 +172,6 @@ class Ethnicity(OfficialCatalogueMixin, DeactivableMixin, ModelSQL,
     def __setup__(cls):
         super().__setup__()
         cls._order = [('code', 'ASC'), ('id', 'ASC')]
-
-    @classmethod
-    def __register__(cls, module):
-        super().__register__(module)
-        cls.load_official_list()
 
     @classmethod
     def search_rec_name(cls, name, clause):
@@ -205,11 +210,6 @@ class Occupation(OfficialCatalogueMixin, DeactivableMixin, ModelSQL,
         cls._order = [('code', 'ASC'), ('id', 'ASC')]
 
     @classmethod
-    def __register__(cls, module):
-        super().__register__(module)
-        cls.load_official_list()
-
-    @classmethod
     def load_official_list(cls):
         "Load data/nghe_nghiep_qd34_2020_cap2.csv"
         table = cls.__table__()
@@ -243,11 +243,6 @@ class VisitCategory(OfficialCatalogueMixin, DeactivableMixin, ModelSQL,
     def __setup__(cls):
         super().__setup__()
         cls._order = [('sequence', 'ASC NULLS LAST'), ('id', 'ASC')]
-
-    @classmethod
-    def __register__(cls, module):
-        super().__register__(module)
-        cls.load_official_list()
 
     def get_rec_name(self, name):
         text = self.name.splitlines()[0] if self.name else ''
@@ -349,8 +344,7 @@ class Disease(FoldedNameMixin, OfficialCatalogueMixin, ModelSQL, ModelView):
         cls._order = [('code', 'ASC'), ('id', 'ASC')]
 
     @classmethod
-    def __register__(cls, module):
-        super().__register__(module)
+    def _register_official_list(cls):
         # The pairs are loaded by health.disease.pair, registered next
         cls.load_official_codes()
 

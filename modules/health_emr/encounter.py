@@ -16,11 +16,12 @@ from trytond.model.exceptions import AccessError
 from trytond.pool import Pool
 from trytond.pyson import Bool, Eval, If
 from trytond.tools import timezone as tz
-from trytond.transaction import Transaction, without_check_access
+from trytond.transaction import Transaction
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .exceptions import EncounterError, VitalSignError
 from .identity import check_facility_code
+from .model import facility_sequence
 
 IDENTITY_METHODS = [
     ('cccd_qr', "CCCD QR Code"),
@@ -811,27 +812,8 @@ class Encounter(Workflow, ModelSQL, ModelView):
     @classmethod
     def _number_sequence(cls, company):
         "The sequence of encounter numbers of the facility, made if missing"
-        pool = Pool()
-        Sequence = pool.get('ir.sequence')
-        ModelData = pool.get('ir.model.data')
-        sequence_type = ModelData.get_id(
-            'health_emr', 'sequence_type_encounter')
-        with without_check_access():
-            sequences = Sequence.search([
-                    ('sequence_type', '=', sequence_type),
-                    ('company', 'in', [company.id, None]),
-                    ], order=[('company', 'ASC NULLS LAST'), ('id', 'ASC')],
-                limit=1)
-            if sequences:
-                return sequences[0]
-            sequence = Sequence(
-                name=company.rec_name,
-                sequence_type=sequence_type,
-                company=company,
-                prefix='KB${year}',
-                padding=6)
-            sequence.save()
-            return sequence
+        return facility_sequence('sequence_type_encounter', company.id,
+            name=company.rec_name, prefix='KB${year}', padding=6)
 
     @classmethod
     def create(cls, vlist):

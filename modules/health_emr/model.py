@@ -6,6 +6,8 @@ import unicodedata
 from sql.conditionals import Coalesce
 
 from trytond.model import Index, fields
+from trytond.pool import Pool
+from trytond.transaction import without_check_access
 
 
 def fold(text):
@@ -20,6 +22,30 @@ def fold(text):
         c for c in unicodedata.normalize('NFD', text)
         if not unicodedata.combining(c))
     return re.sub(r'\s+', ' ', text).strip().lower()
+
+
+def facility_sequence(sequence_type, company_id, **values):
+    """The ir.sequence of sequence_type (XML id in health_emr) for the
+    facility, created with values on first use (a station administrator
+    may change it later)"""
+    pool = Pool()
+    Sequence = pool.get('ir.sequence')
+    ModelData = pool.get('ir.model.data')
+    type_id = ModelData.get_id('health_emr', sequence_type)
+    with without_check_access():
+        sequences = Sequence.search([
+                ('sequence_type', '=', type_id),
+                ('company', 'in', [company_id, None]),
+                ], order=[('company', 'ASC NULLS LAST'), ('id', 'ASC')],
+            limit=1)
+        if sequences:
+            return sequences[0]
+        sequence, = Sequence.create([{
+                    'sequence_type': type_id,
+                    'company': company_id,
+                    **values,
+                    }])
+        return sequence
 
 
 class CodeNameSearchMixin:

@@ -30,7 +30,7 @@ from .identity import (
     check_personal_id, check_registered_facility_code, normalize_code,
     normalize_digits, normalize_phone, raise_if_invalid,
     split_insurance_card_number)
-from .model import FoldedNameMixin, fold
+from .model import FoldedNameMixin, facility_sequence, fold
 
 SEXES = [
     ('male', "Male"),
@@ -566,27 +566,9 @@ class Patient(FoldedNameMixin, DeactivableMixin, ModelSQL, ModelView):
     @classmethod
     def _code_sequence(cls, company_id):
         "The patient-code sequence of the facility, made on first use"
-        pool = Pool()
-        Sequence = pool.get('ir.sequence')
-        ModelData = pool.get('ir.model.data')
-        sequence_type = ModelData.get_id(
-            'health_emr', 'sequence_type_patient')
-        with without_check_access():
-            sequences = Sequence.search([
-                    ('sequence_type', '=', sequence_type),
-                    ('company', 'in', [company_id, None]),
-                    ], order=[('company', 'ASC NULLS LAST'), ('id', 'ASC')],
-                limit=1)
-            if sequences:
-                return sequences[0]
-            sequence, = Sequence.create([{
-                        'name': gettext('health_emr.msg_patient_sequence'),
-                        'sequence_type': sequence_type,
-                        'company': company_id,
-                        'prefix': 'BN',
-                        'padding': 6,
-                        }])
-            return sequence
+        return facility_sequence('sequence_type_patient', company_id,
+            name=gettext('health_emr.msg_patient_sequence'),
+            prefix='BN', padding=6)
 
     @classmethod
     def create(cls, vlist):
