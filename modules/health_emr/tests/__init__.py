@@ -4,7 +4,13 @@ from trytond.model import ModelSQL
 from trytond.pool import Pool, isregisteredby
 from trytond.tests.test_tryton import with_transaction
 
-__all__ = ['HealthModuleTestMixin']
+__all__ = ['HealthModuleTestMixin', 'load_vietnamese']
+
+
+def load_vietnamese():
+    "As trytond-admin -l vi does (the test database is in English)"
+    Lang = Pool().get('ir.lang')
+    Lang.load_translations(Lang.search([('code', '=', 'vi')]))
 
 
 class HealthModuleTestMixin:
@@ -62,3 +68,18 @@ class HealthModuleTestMixin:
                 self.assertTrue(
                     any('companies' in d for d in domains),
                     f"{name} has no global company rule")
+
+    @with_transaction()
+    def test_health_every_string_in_vietnamese(self):
+        "Every label, help, selection, menu and message has Vietnamese"
+        Translation = Pool().get('ir.translation')
+        load_vietnamese()
+
+        def keys(lang):
+            return {(t.type, t.name, t.res_id, t.src)
+                for t in Translation.search([
+                        ('lang', '=', lang),
+                        ('module', '=', self.module),
+                        ])
+                if lang == 'en' or t.value}
+        self.assertFalse(keys('en') - keys('vi'))

@@ -1,0 +1,12 @@
+# This file is part of OpenTYT.  The COPYRIGHT file at the top level of
+# this repository contains the full copyright notices and license terms.
+from trytond.modules.health_emr.tests import HealthModuleTestMixin
+from trytond.tests.test_tryton import ModuleTestCase
+
+
+class HealthSignTestCase(HealthModuleTestMixin, ModuleTestCase):
+    "Test health_sign module"
+    module = 'health_sign'
+
+
+del ModuleTestCase
