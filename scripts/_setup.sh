@@ -69,6 +69,29 @@ apt_install() {
     fi
 }
 
+ensure_document_tools() {
+    # Debian packages the print forms and the signatures need: LibreOffice
+    # (ODT to PDF, kept running through unoserver, which needs the system
+    # Python's uno), fonts with every Vietnamese diacritic, poppler
+    # (pdftotext, pdftoppm, pdfsig: the independent PDF-signature check),
+    # xmlsec1 (independent XML-signature check), SoftHSM2 and OpenSC (a
+    # PKCS#11 token for tests and the demo).
+    local missing=()
+    command -v soffice >/dev/null || missing+=(libreoffice-writer-nogui)
+    /usr/bin/python3 -c 'import uno' 2>/dev/null || missing+=(python3-uno)
+    command -v pdfsig >/dev/null || missing+=(poppler-utils)
+    command -v xmlsec1 >/dev/null || missing+=(xmlsec1)
+    command -v softhsm2-util >/dev/null || missing+=(softhsm2)
+    command -v pkcs11-tool >/dev/null || missing+=(opensc)
+    [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] \
+        || missing+=(fonts-dejavu-core)
+    [ -d /usr/share/fonts/truetype/liberation ] \
+        || missing+=(fonts-liberation)
+    if [ ${#missing[@]} -gt 0 ]; then
+        apt_install "${missing[@]}"
+    fi
+}
+
 ensure_postgresql() {
     # $1: URI of the server (postgresql://user@host:port/).  Starts the
     # local Debian cluster when it is down.
