@@ -3,7 +3,9 @@
 # this repository contains the full copyright notices and license terms.
 """Load the demo station, Trạm Y tế Bảo Đài, into a database through
 proteus: the facility, its 4 sites, one user per role, about 500 patients
-and a month of encounters and prescriptions (scripts/demo_clinical.py).
+and a month of encounters and prescriptions (scripts/demo_clinical.py),
+certificates of the clinical staff and some signed records
+(scripts/demo_signing.py).
 
 Every person, number and code here is synthetic.  Running it again
 updates what exists (passwords included) and creates what is missing."""
@@ -13,6 +15,8 @@ import sys
 import tempfile
 from decimal import Decimal
 from pathlib import Path
+
+import demo_signing
 
 # login, full name, role group (health_emr.group_health_<role>),
 # professional title, sites (codes; the first is the current one)
@@ -101,11 +105,15 @@ def load(password, database, config_file=None):
         # commune's on_change fills the line-ministry header
         currency=vnd, timezone='Asia/Ho_Chi_Minh',
         facility_code=FACILITY['facility_code'], commune=commune)
-    if company.id < 0:  # a new proteus record has a negative id
+    fresh = company.id < 0  # a new proteus record has a negative id
+    if fresh:
         party = Party(name=FACILITY['name'], lang=vi)
         party.save()
         company.party = party
     company.save()
+    if fresh and demo_signing.activated('health_sign', 'health_vn_forms'):
+        # LibreOffice starts while the patients are imported
+        demo_signing.warm_up()
 
     # The admin works in the facility, so the company record rules let it
     # create the facility's records.
@@ -174,6 +182,10 @@ def load(password, database, config_file=None):
         item.save()
 
     load_clinical(database, config_file)
+    from trytond import config as trytond_config
+    demo_signing.load(password,
+        Path(trytond_config.get('database', 'path'), 'pki'),
+        FACILITY['name'])
 
 
 def load_clinical(database, config_file):
@@ -194,10 +206,8 @@ def load_clinical(database, config_file):
     demo_clinical.load_medicines()
     # The doctor of the demo sees the month's patients (as a station
     # does, the nurse's vitals are written into the same encounters)
-    from proteus import Model, config
-    config = config.set_trytond(database, user='bacsi',
-        config_file=config_file)
-    config._context = Model.get('res.user').get_preferences(True, {})
+    from proteus import Model
+    demo_signing.as_user('bacsi')
     Employee = Model.get('company.employee')
     Site = Model.get('health.site')
     doctor, = Employee.find([('party.name', '=', "Nguyễn Văn Hùng")])

@@ -6,14 +6,19 @@ Builds a demo database with ./scripts/demo in a temporary folder, serves it
 with trytond and drives sao in headless Debian Chromium (Playwright).
 Skipped when Chromium or Playwright is missing, except under CI.
 """
+import base64
 import datetime as dt
+import hashlib
+import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
 import string
 import subprocess
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -101,6 +106,26 @@ def server(tmp_path_factory):
             except subprocess.TimeoutExpired:
                 continue
         proc.wait()
+        stop_converters(proc.pid)
+
+
+def stop_converters(pid):
+    """Stop the LibreOffice of the server process pid: health_vn_forms
+    runs it in its own session, stopped at a normal exit but not when the
+    server is killed"""
+    mark = f'opentyt-lo-{pid}-'.encode()
+    for entry in Path('/proc').iterdir():
+        try:
+            cmdline = (entry / 'cmdline').read_bytes()
+        except OSError:
+            continue
+        if b'unoserver' in cmdline and mark in cmdline:
+            try:
+                os.killpg(int(entry.name), signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+    for folder in Path(tempfile.gettempdir()).glob(f'opentyt-lo-{pid}-*'):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope='module')
@@ -599,3 +624,188 @@ def test_child_visit_vitals_diagnosis_prescription(server, page, other_page):
         ).to_have_text('Đã khám')
     expect(form.locator('.form-one2many:visible').last).to_contain_text(
         '24999')
+
+
+# -- Signing and printing (health_sign, health_vn_forms) --------------------
+
+class Rpc:
+    "JSON-RPC as a demo user, to find test records and check the outcome"
+
+    def __init__(self, url, login, password):
+        self.endpoint = f'{url}{DB}/rpc/'
+        user_id, session = self._call('common.db.login',
+            [login, {'password': password}, 'vi'])[:2]
+        token = base64.b64encode(
+            f'{login}:{user_id}:{session}'.encode()).decode()
+        self.headers = {'Authorization': f'Session {token}'}
+        self.context = self._call(
+            'model.res.user.get_preferences', [True, {}])
+
+    def _call(self, method, params):
+        request = urllib.request.Request(self.endpoint,
+            data=json.dumps({'id': 1, 'method': method, 'params': params}
+                ).encode(),
+            headers={'Content-Type': 'application/json',
+                **getattr(self, 'headers', {})})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            answer = json.load(response)
+        assert 'error' not in answer or not answer['error'], answer
+        return answer['result']
+
+    def search_read(self, model, domain, fields, limit=None, order=None):
+        return self._call(f'model.{model}.search_read',
+            [domain, 0, limit, order, fields, self.context])
+
+
+# The last URL whose hashchange sao has handled.  sao puts the state of a
+# tab in the URL and opens a new tab for a URL that no tab has: selecting
+# a row of a search result sets the URL with the search, and opening the
+# row at once switches the tab to the form before sao handles that URL, so
+# a second tab opens with the search.
+TRACK_URL = """() => {
+    if (window.opentytHash !== undefined) return;
+    window.opentytHash = window.location.hash;
+    window.addEventListener('hashchange', () => {
+        window.opentytHash = window.location.hash;
+    });
+}"""
+URL_SETTLED = """(text) => window.opentytHash === window.location.hash
+    && decodeURIComponent(window.location.hash).includes(text)"""
+
+
+def open_record(page, tab, text):
+    """In the list of the current tab: pick the list tab, search text
+    (e.g. a record number, not shown in the list) and open the one row"""
+    page.evaluate(TRACK_URL)
+    form = current_form(page)
+    form.locator('.nav-tabs a', has_text=tab).click()
+    expect(form.locator('.nav-tabs li.active')).to_contain_text(tab)
+    search = form.locator('input[placeholder="Tìm kiếm"]:visible')
+    rows = form.locator('.treeview tbody tr')
+    for attempt in range(3):
+        # the list of the tab, still loading, may come back over the search
+        search.fill(text)
+        search.press('Enter')
+        try:
+            expect(rows).to_have_count(1, timeout=10_000)
+            break
+        except AssertionError:
+            continue
+    expect(rows).to_have_count(1)
+    cell = rows.first.locator('td:not(.selection-state) .column-integer, '
+        'td:not(.selection-state) .column-char').first
+    # Selecting the row puts the search in the URL: let sao handle that
+    # before the form view changes the URL again
+    cell.click()
+    page.wait_for_function(URL_SETTLED, arg=text)
+    cell.dblclick()
+    expect(form.locator('.form').first).to_be_visible()
+    expect(page.locator('#tablist li')).to_have_count(1)
+
+
+def exact(label):
+    return re.compile(r'^\s*' + re.escape(label) + r'\s*$')
+
+
+def test_doctor_signs_encounter_then_it_cannot_change(server, page):
+    """The doctor signs a done encounter with the passphrase of his
+    certificate (demo: the demo password); the signed encounter is
+    locked: the server refuses a change, in Vietnamese"""
+    url, password = server
+    rpc = Rpc(url, 'bacsi', password)
+    encounter, = rpc.search_read('health.encounter', [
+            ('state', '=', 'done'), ('signed', '=', False),
+            ('practitioner.party.name', '=', 'Nguyễn Văn Hùng'),
+            ], ['number', 'conclusion'], limit=1,
+        order=[('arrival_at', 'ASC'), ('id', 'ASC')])
+
+    login_tracking_wizards(page, url, 'bacsi', password)
+    open_menu(page, 'Y tế', 'Khám bệnh')
+    open_record(page, 'Tất cả', encounter['number'])
+    form = current_form(page)
+    expect(field(form, 'state')).to_have_value('"done"')
+    form.locator('.nav-tabs a', has_text='Chữ ký').click()
+    expect(field(form, 'signature_state')).to_have_value('"unsigned"')
+
+    # The sign button; his one certificate is chosen for him
+    form.locator('.form button:visible', has_text=exact('Ký')).click()
+    dialog = wizard(page)
+    expect(field(dialog, 'secret')).to_be_visible()
+    wizard_idle(page)
+    expect(field(dialog, 'certificate')).to_have_value(
+        re.compile('Nguyễn Văn Hùng'))
+    field(dialog, 'secret').fill(password)
+    wizard_button(page, 'Ký')
+    # The first signature of the server process starts its LibreOffice
+    expect(field(dialog, 'signed_count')).to_have_value('1',
+        timeout=120_000)
+    expect(field(dialog, 'failed_count')).to_have_value('0')
+    wizard_button(page, 'Đóng')
+    expect(dialog).to_have_count(0)
+
+    # The form is reloaded: signed, by him, and the amendment is offered
+    expect(field(form, 'signature_state')).to_have_value('"signed"')
+    signatures = form.locator('.form-one2many:visible').first
+    expect(signatures).to_contain_text('Nguyễn Văn Hùng')
+    expect(form.locator('.form button:visible',
+            has_text='Tạo bản sửa đổi')).to_have_count(1)
+
+    # The form shows the fields read-only; a change sent anyway (as a
+    # modified client would) is refused by the server
+    form.locator('.nav-tabs a', has_text='Kết luận và xử trí').click()
+    expect(field(form, 'conclusion')).not_to_be_editable()
+    encounter_id = rpc.search_read('health.encounter',
+        [('number', '=', encounter['number'])], ['id'])[0]['id']
+    page.evaluate("""([id]) => {
+        Sao.rpc({
+            'method': 'model.health.encounter.write',
+            'params': [[id], {'conclusion': 'Sửa sau khi ký'}, {}],
+        }, Sao.Session.current_session);
+    }""", [encounter_id])
+    expect_error(page, 'đã được ký', 'không ai được sửa hay xóa nữa',
+        'tạo bản sửa đổi')
+    after, = rpc.search_read('health.encounter',
+        [('id', '=', encounter_id)], ['conclusion', 'signed'])
+    assert after['signed'] is True
+    assert after['conclusion'] == encounter['conclusion']
+
+
+def test_doctor_prints_prescription_pdf(server, page):
+    """The doctor prints the prescription form from the print menu: a PDF
+    is downloaded and the print is logged"""
+    url, password = server
+    rpc = Rpc(url, 'bacsi', password)
+    prescription, = rpc.search_read('health.prescription', [
+            ('state', '=', 'issued'), ('signed', '=', False),
+            ], ['code'], limit=1, order=[('id', 'ASC')])
+    printed = [log['id'] for log in rpc.search_read('health.form.print.log',
+            [('record', '=', f"health.prescription,{prescription['id']}")],
+            ['id'])]
+
+    login(page, url, 'bacsi', password)
+    open_menu(page, 'Y tế', 'Đơn thuốc')
+    open_record(page, 'Đã phát hành', prescription['code'])
+    form = current_form(page)
+    expect(field(form, 'code')).to_have_value(prescription['code'])
+
+    form.locator('button#print').click()
+    entry = form.locator('.dropdown-menu:visible a[role="menuitem"]',
+        has_text=exact('Đơn thuốc'))
+    # The first conversion of the server process starts its LibreOffice
+    with page.expect_download(timeout=120_000) as download:
+        entry.click()
+    assert download.value.suggested_filename.endswith('.pdf')
+    pdf = Path(download.value.path()).read_bytes()
+    assert pdf.startswith(b'%PDF-')
+    if shutil.which('pdftotext'):
+        text = subprocess.run(['pdftotext', '-', '-'], input=pdf,
+            capture_output=True, check=True).stdout.decode()
+        assert prescription['code'] in text
+        assert 'Bản giấy chuyển đổi từ hồ sơ bệnh án điện tử' in text
+
+    logs = rpc.search_read('health.form.print.log', [
+            ('record', '=', f"health.prescription,{prescription['id']}"),
+            ('id', 'not in', printed),
+            ], ['sha256', 'printed_by.login'])
+    assert [log['printed_by.']['login'] for log in logs] == ['bacsi']
+    assert logs[0]['sha256'] == hashlib.sha256(pdf).hexdigest()

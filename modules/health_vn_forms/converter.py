@@ -176,7 +176,7 @@ class UnoServer:
         env = dict(os.environ)
         env['PYTHONPATH'] = str(path)
         env.pop('PYTHONHOME', None)
-        command = [_system_python(), '-m', 'unoserver.server',
+        command = [_system_python(), '-c', _GUARD, str(os.getpid()),
             '--interface', '127.0.0.1', '--port', str(self.port),
             '--uno-interface', '127.0.0.1', '--uno-port', str(uno_port),
             '--user-installation', str(profile),
@@ -231,12 +231,8 @@ class UnoServer:
         process, self.process = self.process, None
         if process is not None and self.pid == os.getpid():
             # unoserver does not stop its LibreOffice (oosplash ignores
-            # SIGTERM): end the whole process group we created
-            try:
-                os.killpg(process.pid, signal.SIGTERM)
-                process.wait(3)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                pass
+            # SIGTERM) and a converter keeps nothing worth saving: end the
+            # whole process group we created at once
             try:
                 os.killpg(process.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
@@ -252,6 +248,20 @@ class UnoServer:
     def address(self):
         return '127.0.0.1', self.port
 
+
+# Runs unoserver and ends the whole process group (unoserver and its
+# LibreOffice) when the trytond process that started it is gone, even
+# killed without running its atexit handlers.
+_GUARD = """\
+import os, signal, subprocess, sys, time
+parent = int(sys.argv[1])
+child = subprocess.Popen(
+    [sys.executable, '-m', 'unoserver.server'] + sys.argv[2:])
+while child.poll() is None:
+    if os.getppid() != parent:
+        os.killpg(0, signal.SIGKILL)
+    time.sleep(0.5)
+"""
 
 _server = UnoServer()
 _server_lock = threading.Lock()

@@ -1,5 +1,7 @@
 # This file is part of OpenTYT.  The COPYRIGHT file at the top level of
 # this repository contains the full copyright notices and license terms.
+from lxml import etree
+
 from trytond.model import ModelSQL
 from trytond.pool import Pool, isregisteredby
 from trytond.tests.test_tryton import with_transaction
@@ -83,3 +85,23 @@ class HealthModuleTestMixin:
                         ])
                 if lang == 'en' or t.value}
         self.assertFalse(keys('en') - keys('vi'))
+
+    @with_transaction()
+    def test_health_list_views_without_datetime_columns(self):
+        "sao 8.0 cannot draw date-time columns: lists show date and time"
+        pool = Pool()
+        View = pool.get('ir.ui.view')
+        for view in View.search([('module', '=', self.module)]):
+            type_ = view.inherit.type if view.inherit else view.type
+            if type_ != 'tree' or not view.model:
+                continue
+            Model = pool.get(view.model)
+            tree = etree.fromstring(view.arch)
+            for element in tree.iter('field'):
+                field = Model._fields.get(element.get('name'))
+                if field is None or field._type not in {
+                        'datetime', 'timestamp'}:
+                    continue
+                with self.subTest(view=view.rec_name,
+                        field=element.get('name')):
+                    self.assertIn(element.get('widget'), {'date', 'time'})
