@@ -27,15 +27,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / 'scripts'))
+from bench_emr import percentile  # noqa: E402
+
 TEST_FORM = 'health.vn_forms.test_form'
 TARGET_FORM = 0.3
 TARGET_100 = 20.0
-
-
-def percentile(values, fraction):
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(fraction * (
-                        len(values) - 1))))]
 
 
 def parse_args():
@@ -56,10 +52,10 @@ def parse_args():
     return parser.parse_args()
 
 
-def setup_environment(args):
+def setup_environment(args, database='opentyt_bench_forms'):
     if args.postgresql:
         os.environ['TRYTOND_DATABASE_URI'] = args.postgresql
-        os.environ['DB_NAME'] = 'opentyt_bench_forms'
+        os.environ['DB_NAME'] = database
     else:
         os.environ['TRYTOND_DATABASE_URI'] = 'sqlite://'
         os.environ['DB_NAME'] = ':memory:'

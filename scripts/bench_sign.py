@@ -20,15 +20,11 @@ import statistics
 import sys
 import time
 
+from bench_emr import percentile
+
 TARGETS = {'pkcs12': 10.0, 'pkcs11': 20.0}
 PASSPHRASE = 'bench'
 PIN = '123456'
-
-
-def percentile(values, fraction):
-    values = sorted(values)
-    return values[min(len(values) - 1, int(round(fraction * (
-                        len(values) - 1))))]
 
 
 def parse_args():

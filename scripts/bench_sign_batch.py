@@ -67,18 +67,6 @@ def parse_args():
     return args
 
 
-def setup_environment(args):
-    if args.postgresql:
-        os.environ['TRYTOND_DATABASE_URI'] = args.postgresql
-        os.environ['DB_NAME'] = 'opentyt_bench_sign_batch'
-    else:
-        os.environ['TRYTOND_DATABASE_URI'] = 'sqlite://'
-        os.environ['DB_NAME'] = ':memory:'
-    os.environ.pop('DB_CACHE', None)
-    if args.converter:
-        os.environ['TRYTOND_HEALTH_VN_FORMS__CONVERTER'] = args.converter
-
-
 class Timer:
     "Durations of the calls of a function, recorded while patched"
 
@@ -172,7 +160,8 @@ def stats(values):
 
 def main():
     args = parse_args()
-    setup_environment(args)
+    from bench_forms import setup_environment
+    setup_environment(args, 'opentyt_bench_sign_batch')
     import logging
     logging.basicConfig(level=logging.WARNING)
     from bench_forms import Station

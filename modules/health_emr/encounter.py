@@ -21,7 +21,7 @@ from trytond.wizard import Button, StateTransition, StateView, Wizard
 
 from .exceptions import EncounterError, VitalSignError
 from .identity import check_facility_code
-from .model import facility_sequence
+from .model import company_timezone, facility_sequence, format_number
 
 IDENTITY_METHODS = [
     ('cccd_qr', "CCCD QR Code"),
@@ -172,13 +172,6 @@ VITAL_SIGNS = {
 VITAL_FIELDS = list(VITAL_SIGNS)
 
 
-def _format_number(value, digits=None):
-    Lang = Pool().get('ir.lang')
-    if isinstance(value, Decimal) and digits is None:
-        digits = max(0, -value.normalize().as_tuple().exponent)
-    return Lang.get().format_number(value, digits or 0)
-
-
 def _now():
     return dt.datetime.now().replace(microsecond=0)
 
@@ -190,23 +183,17 @@ def _user_employee():
     return user.employee
 
 
-def _company_timezone(company):
-    if company and company.timezone:
-        return tz.get_tzinfo(company.timezone)
-    return tz.SERVER
-
-
 def local_date(datetime, company):
     "The date of a (UTC) datetime at the facility"
     if not datetime:
         return None
     return datetime.replace(tzinfo=tz.UTC).astimezone(
-        _company_timezone(company)).date()
+        company_timezone(company)).date()
 
 
 def _date_start(date, company):
     "The UTC datetime when the date starts at the facility"
-    start = dt.datetime.combine(date, dt.time(), _company_timezone(company))
+    start = dt.datetime.combine(date, dt.time(), company_timezone(company))
     return start.astimezone(tz.UTC).replace(tzinfo=None)
 
 
@@ -745,11 +732,11 @@ class Encounter(Workflow, ModelSQL, ModelView):
             texts.append(gettext(
                     f'health_emr.{flag.message}',
                     field=self.__names__(field)['field'],
-                    value=_format_number(value),
+                    value=format_number(value),
                     unit=sign.unit_text,
                     rule='%s %s %s' % (
                         flag.operator.replace('>=', '≥').replace('<=', '≤'),
-                        _format_number(flag.threshold), sign.unit_text)))
+                        format_number(flag.threshold), sign.unit_text)))
         return texts
 
     @fields.depends('patient', 'arrival_at', 'company', *VITAL_FIELDS)
@@ -929,10 +916,10 @@ class Encounter(Workflow, ModelSQL, ModelView):
                     raise VitalSignError(gettext(
                             'health_emr.msg_vital_out_of_range',
                             field=cls.__names__(field)['field'],
-                            value=_format_number(value),
+                            value=format_number(value),
                             unit=sign.unit_text,
-                            minimum=_format_number(sign.minimum),
-                            maximum=_format_number(sign.maximum),
+                            minimum=format_number(sign.minimum),
+                            maximum=format_number(sign.maximum),
                             encounter=encounter.rec_name))
             if (field_names is None
                     or {'systolic_pressure', 'diastolic_pressure'}
@@ -1022,6 +1009,10 @@ class Encounter(Workflow, ModelSQL, ModelView):
             encounter.done_at = _now()
         cls.save(encounters)
 
+    def active_prescriptions(self):
+        "The prescriptions of the visit that are not cancelled"
+        return [p for p in self.prescriptions if p.state != 'cancelled']
+
     def check_done(self):
         "Check what a finished encounter must have"
         missing = [
@@ -1034,8 +1025,8 @@ class Encounter(Workflow, ModelSQL, ModelView):
                     fields=', '.join(
                         self.__names__(n)['field'] for n in missing)))
         self.check_coding(final=True)
-        if self.disposition == 'home_prescription' and not any(
-                p.state != 'cancelled' for p in self.prescriptions):
+        if (self.disposition == 'home_prescription'
+                and not self.active_prescriptions()):
             raise EncounterError(gettext(
                     'health_emr.msg_encounter_prescription_required',
                     encounter=self.rec_name))

@@ -2,12 +2,33 @@
 # this repository contains the full copyright notices and license terms.
 import re
 import unicodedata
+from decimal import Decimal
 
 from sql.conditionals import Coalesce
 
 from trytond.model import Index, fields
 from trytond.pool import Pool
+from trytond.tools import timezone as tz
 from trytond.transaction import without_check_access
+
+
+def company_timezone(company):
+    "The time zone of the facility (the server's when it has none)"
+    if company and company.timezone:
+        return tz.get_tzinfo(company.timezone)
+    return tz.SERVER
+
+
+def format_number(value, digits=None):
+    """The number in the user's language (decimal comma in Vietnamese),
+    with the decimals a Decimal carries unless digits are given; empty
+    for no value"""
+    Lang = Pool().get('ir.lang')
+    if value is None:
+        return ''
+    if isinstance(value, Decimal) and digits is None:
+        digits = max(0, -value.normalize().as_tuple().exponent)
+    return Lang.get().format_number(value, digits or 0)
 
 
 def fold(text):

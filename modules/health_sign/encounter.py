@@ -63,22 +63,13 @@ class Encounter(SignableMixin, metaclass=PoolMeta):
             raise AmendmentError(gettext(
                     'health_sign.msg_amends_readonly'))
 
-    def check_done(self):
+    def active_prescriptions(self):
         # An amendment keeps the prescriptions issued at the first
         # version (a prescription is corrected by replacing it)
-        if self.amends and self.disposition == 'home_prescription':
-            versions, encounter = [], self
-            while encounter:
-                versions.append(encounter)
-                encounter = encounter.amends
-            if any(p.state != 'cancelled'
-                    for v in versions for p in v.prescriptions):
-                disposition, self.disposition = self.disposition, 'home'
-                try:
-                    return super().check_done()
-                finally:
-                    self.disposition = disposition
-        return super().check_done()
+        prescriptions = super().active_prescriptions()
+        if self.amends:
+            prescriptions += self.amends.active_prescriptions()
+        return prescriptions
 
     @classmethod
     @ModelView.button_action('health_sign.wizard_encounter_amend')

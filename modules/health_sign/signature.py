@@ -18,6 +18,7 @@ from trytond.i18n import gettext
 from trytond.model import (
     DeactivableMixin, Index, ModelSQL, ModelView, Unique, fields,
     sequence_ordered)
+from trytond.modules.health_emr.model import company_timezone
 from trytond.pool import Pool, PoolMeta
 from trytond.pyson import Eval, If
 from trytond.tools import grouped_slice
@@ -47,12 +48,6 @@ def _now():
 
 def sha256(data):
     return hashlib.sha256(data).hexdigest() if data is not None else None
-
-
-def _company_timezone(company):
-    if company and company.timezone:
-        return tz.get_tzinfo(company.timezone)
-    return tz.SERVER
 
 
 class DocumentType(DeactivableMixin, ModelSQL, ModelView):
@@ -1041,7 +1036,7 @@ def _sign_one(document, method, certificate, key, user, previous, options):
             pdf, key, field_name,
             crypto.stamp_lines(
                 signer_name, title, signed_at.replace(tzinfo=tz.UTC),
-                _company_timezone(company)),
+                company_timezone(company)),
             tsa_url=options[company]['tsa_url'],
             reason=document_type.name,
             location=options[company]['location'])

@@ -5,11 +5,12 @@ electronic original sent by another facility, a file a patient shows)."""
 from trytond.exceptions import UserError
 from trytond.i18n import gettext
 from trytond.model import ModelView, fields
+from trytond.modules.health_emr.model import company_timezone
 from trytond.pool import Pool
 from trytond.transaction import Transaction, without_check_access
 from trytond.wizard import Button, StateTransition, StateView, Wizard
 
-from .signature import _company_timezone, _trust_roots, sha256
+from .signature import _trust_roots, sha256
 
 
 class VerifyPdfStart(ModelView):
@@ -69,7 +70,7 @@ class VerifyPdf(Wizard):
             lines.append(gettext('health_sign.msg_verify_pdf_unsigned'))
         lang = Lang.get()
         company = Transaction().context.get('company')
-        zone = _company_timezone(Company(company) if company else None)
+        zone = company_timezone(Company(company) if company else None)
         for index, status in enumerate(statuses or [], 1):
             when = status.timestamp or status.signing_time
             if when and when.tzinfo:

@@ -7,8 +7,8 @@ directory, registered by an ir.action.report in forms.xml), the form code
 and title, and what the record must have before it can be printed.  A new
 form (lab, imaging…) is a template, a report record and a class like these.
 """
-from decimal import Decimal
 
+from trytond.modules.health_emr.model import format_number
 from trytond.pool import Pool
 from trytond.transaction import Transaction
 
@@ -125,20 +125,6 @@ def _medicine_text(line):
     return text
 
 
-def _number(value):
-    "A quantity as Vietnamese write it: no useless decimals, comma mark"
-    if value is None:
-        return ''
-    if isinstance(value, Decimal):
-        value = value.normalize()
-        digits = max(0, -value.as_tuple().exponent)
-    else:
-        digits = 0 if float(value).is_integer() else 2
-    text = f'{value:,.{digits}f}'
-    # 1,234.5 → 1.234,5
-    return text.replace(',', ' ').replace('.', ',').replace(' ', '.')
-
-
 class VnFormMixin:
     "Form code, title, date and helpers every OpenTYT form template uses"
     form_code = ''
@@ -177,7 +163,7 @@ class VnFormMixin:
         context['insurance_card'] = _insurance_card
         context['employee_title'] = _employee_title
         context['medicine_text'] = _medicine_text
-        context['number'] = _number
+        context['number'] = format_number
         context['selection'] = _selection
 
         date_words = context.get('date_words')
