@@ -14,16 +14,12 @@ from trytond.modules.health_emr.catalogue import (
     age_bound_days, column_key, read_table_file)
 from trytond.modules.health_emr.exceptions import (
     CatalogueImportError, DiagnosisCodingError)
+from trytond.modules.health_emr.tests import load_vietnamese
 from trytond.pool import Pool
 from trytond.tests.test_tryton import activate_module, with_transaction
 from trytond.transaction import Transaction
 
 TODAY = dt.date(2026, 11, 26)
-
-
-def load_vietnamese():
-    Lang = Pool().get('ir.lang')
-    Lang.load_translations(Lang.search([('code', '=', 'vi')]))
 
 
 def csv_bytes(rows):

@@ -16,7 +16,7 @@ from trytond.modules.company.tests import (
     create_company, create_employee, set_company)
 from trytond.modules.health_emr.exceptions import (
     DiagnosisCodingError, EncounterError, VitalSignError)
-from trytond.modules.health_emr.tests.test_module import load_vietnamese
+from trytond.modules.health_emr.tests import load_vietnamese
 from trytond.pool import Pool
 from trytond.tests.test_tryton import (
     DB_NAME, USER, activate_module, with_transaction)

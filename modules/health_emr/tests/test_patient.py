@@ -17,7 +17,7 @@ from trytond.pool import Pool
 from trytond.tests.test_tryton import activate_module, with_transaction
 from trytond.transaction import Transaction
 
-from .test_module import load_vietnamese
+from . import load_vietnamese
 
 
 class PatientIdentityTestCase(unittest.TestCase):

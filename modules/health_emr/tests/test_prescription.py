@@ -10,7 +10,7 @@ from trytond.model.exceptions import AccessError, ValidationError
 from trytond.model.modelview import AccessButtonError
 from trytond.modules.company.tests import (
     create_company, create_employee, set_company)
-from trytond.modules.health_emr.tests.test_module import load_vietnamese
+from trytond.modules.health_emr.tests import load_vietnamese
 from trytond.pool import Pool
 from trytond.tests.test_tryton import activate_module, with_transaction
 from trytond.transaction import Transaction

@@ -520,8 +520,7 @@ class ReceptionWizardTestCase(unittest.TestCase):
 
     @with_transaction()
     def test_malformed_qr_message_in_vietnamese(self):
-        from trytond.modules.health_emr.tests.test_module import (
-            load_vietnamese)
+        from trytond.modules.health_emr.tests import load_vietnamese
         company, employee, site = self.setup_station()
         load_vietnamese()
         with self.context(company, employee, site), \
